@@ -1,0 +1,402 @@
+"""The one training engine: a GAN's update step, compiled in one place.
+
+Every reproduction configures `GANTrainer` rather than writing its own loop.
+What differs between the papers is expressed as data:
+
+* `update_order='alternating'`: `critic_steps` discriminator (critic) updates,
+  each on a fresh real batch and fresh noise, then one generator update on
+  fresh noise (Arjovsky et al. 2017 Algorithm 1; Gulrajani et al. 2017
+  Algorithm 1; Radford et al.'s code with one step each).
+* `update_order='simultaneous'`: one forward pass, the discriminator's and the
+  generator's gradients both taken from it and applied together in the same
+  step (Goodfellow et al.'s pylearn2 code, goodfeli/adversarial: one SGD step
+  updates both players from `AdversaryCost2`).
+* `critic_steps_schedule(generator_iteration) -> int`: e.g. WGAN's 100 critic
+  iterations for the first 25 generator iterations and every 500th.
+* `clip_value` with `clip_timing`: clamp every critic variable to
+  [-c, c] at the start of each critic iteration, before its loss is computed,
+  as martinarjovsky/WassersteinGAN main.py does (`before_critic_step`), or
+  after each critic update (`after_critic_step`). The two differ at the
+  boundary: with the first, the generator step sees the critic as last
+  updated, not yet clipped.
+* `gradient_penalty_weight`: lambda of WGAN-GP, with alpha ~ U[0, 1] drawn
+  once per example.
+
+One gradient tape per player, each differentiating only its own player's
+variables. All randomness (noise, labels, dropout masks, interpolation
+weights) is drawn with stateless ops from seeds derived from
+(seed, generator iteration, critic step), so a run is a pure function of its
+seed and data order, and a resumed run replays exactly.
+
+The step is compiled with `tf.function(jit_compile=True)` by default
+(`compile_mode='xla'`); 'graph' compiles without XLA and 'eager' runs the
+Python directly for debugging. Stateless random ops give different numbers
+under XLA than outside it, so reference trajectories name their mode.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, Optional, Sequence
+
+import tensorflow as tf
+
+from paper_gans.errors import ConfigError
+
+COMPILE_MODES = ('xla', 'graph', 'eager')
+UPDATE_ORDERS = ('alternating', 'simultaneous')
+CLIP_TIMINGS = ('before_critic_step', 'after_critic_step')
+
+# Purposes folded into a step's seed, so each random draw has its own stream.
+_NOISE, _LABELS, _DROPOUT_REAL, _DROPOUT_FAKE, _ALPHA = 1, 2, 3, 4, 5
+_CRITIC, _GENERATOR, _SIMULTANEOUS = 11, 12, 13
+
+LossFn = Callable[..., tf.Tensor]
+Schedule = Callable[[int], int]
+
+
+# --------------------------------------------------------------------------
+# Latent distributions and schedules.
+# --------------------------------------------------------------------------
+
+def latent_sampler(distribution: str, latent_dim: int):
+  """Returns `sample(seed, batch_size) -> z [batch_size, latent_dim]`.
+
+  Distributions used by the five papers:
+    'normal': N(0, 1) (WGAN main.py; WGAN-GP gan_toy.py and gan_mnist.py;
+      the conditional DCGAN seed setup).
+    'uniform': U(-1, 1) (Newmu/dcgan_code, `np_rng.uniform(-1., 1.)`).
+    'uniform_unit_variance': U(-sqrt(3), sqrt(3)), unit variance
+      (goodfeli/adversarial mnist.yaml's noise).
+  """
+  if distribution == 'normal':
+    def sample(seed, batch_size):
+      return tf.random.stateless_normal([batch_size, latent_dim], seed=seed)
+  elif distribution in ('uniform', 'uniform_unit_variance'):
+    limit = 1.0 if distribution == 'uniform' else math.sqrt(3.0)
+
+    def sample(seed, batch_size):
+      return tf.random.stateless_uniform([batch_size, latent_dim], seed=seed,
+                                         minval=-limit, maxval=limit)
+  else:
+    raise ConfigError(
+        f"unknown latent distribution '{distribution}'; expected one of "
+        "normal, uniform, uniform_unit_variance.")
+  return sample
+
+
+def constant_schedule(steps: int) -> Schedule:
+  """`steps` critic iterations for every generator iteration."""
+  return lambda generator_iteration: steps
+
+
+def wgan_critic_schedule(critic_steps: int = 5, warmup_critic_steps: int = 100,
+                         warmup_generator_iterations: int = 25,
+                         every: int = 500) -> Schedule:
+  """Critic iterations per generator iteration as WGAN's main.py sets Diters.
+
+      if gen_iterations < 25 or gen_iterations % 500 == 0: Diters = 100
+      else: Diters = opt.Diters  (5)
+
+  (martinarjovsky/WassersteinGAN main.py; the paper's Algorithm 1 has
+  n_critic = 5 throughout and the README mentions this deviation.)
+  """
+
+  def schedule(generator_iteration: int) -> int:
+    if (generator_iteration < warmup_generator_iterations
+        or generator_iteration % every == 0):
+      return warmup_critic_steps
+    return critic_steps
+
+  return schedule
+
+
+def fold(seed: tf.Tensor, *values: int) -> tf.Tensor:
+  """Derives a new stateless seed [2] from `seed` and integers, in order."""
+  for value in values:
+    seed = tf.random.experimental.stateless_fold_in(seed, value)
+  return seed
+
+
+# --------------------------------------------------------------------------
+# The trainer.
+# --------------------------------------------------------------------------
+
+class GANTrainer(tf.Module):
+  """Owns both players, their optimizers and the training counters.
+
+  The trainer is itself a `tf.Module`, so `tf.train.Checkpoint(trainer=...)`
+  saves networks, optimizer slots and counters in one object with stable
+  names.
+  """
+
+  def __init__(self, *, generator: tf.Module, discriminator: tf.Module,
+               generator_optimizer: tf.Module,
+               discriminator_optimizer: tf.Module,
+               discriminator_loss: LossFn, generator_loss: LossFn,
+               latent_distribution: str = 'normal',
+               update_order: str = 'alternating',
+               critic_steps_schedule: Schedule = constant_schedule(1),
+               clip_value: Optional[float] = None,
+               clip_timing: str = 'before_critic_step',
+               gradient_penalty_weight: float = 0.0,
+               compile_mode: str = 'xla', seed: int = 0,
+               name: str = 'trainer'):
+    """Builds the trainer.
+
+    Args:
+      generator: `__call__(z, labels=None, training=True)`, with attributes
+        `latent_dim`, `num_classes` and `output_shape`.
+      discriminator: `__call__(x, labels=None, training=True, seed=None)`
+        returning logits or critic scores of shape [B]; optional
+        `apply_constraints()` run after each of its updates.
+      generator_optimizer, discriminator_optimizer: paper_gans.optimizers
+        objects built over the corresponding player's trainable variables.
+      discriminator_loss: `f(real_outputs, fake_outputs) -> scalar`.
+      generator_loss: `f(fake_outputs) -> scalar`.
+      latent_distribution: see `latent_sampler`.
+      update_order: 'alternating' or 'simultaneous'.
+      critic_steps_schedule: generator iteration -> number of critic steps
+        before that generator step ('alternating' only).
+      clip_value: if set, clamp critic variables to [-clip_value, clip_value].
+      clip_timing: 'before_critic_step' (WGAN main.py) or
+        'after_critic_step'.
+      gradient_penalty_weight: lambda of WGAN-GP; 0 disables the penalty.
+      compile_mode: 'xla', 'graph' or 'eager'.
+      seed: the integer all of the run's randomness derives from.
+      name: module name.
+    """
+    super().__init__(name=name)
+    if update_order not in UPDATE_ORDERS:
+      raise ConfigError(f"update_order must be one of {UPDATE_ORDERS}, "
+                        f"got '{update_order}'.")
+    if compile_mode not in COMPILE_MODES:
+      raise ConfigError(f"compile mode must be one of {', '.join(COMPILE_MODES)}"
+                        f", got '{compile_mode}'.")
+    if clip_timing not in CLIP_TIMINGS:
+      raise ConfigError(f"clip_timing must be one of {CLIP_TIMINGS}, "
+                        f"got '{clip_timing}'.")
+    if clip_value is not None and not clip_value > 0:
+      raise ConfigError(f'clip value must be > 0, got {clip_value}.')
+    if gradient_penalty_weight < 0:
+      raise ConfigError('gradient penalty weight must be >= 0, '
+                        f'got {gradient_penalty_weight}.')
+    if update_order == 'simultaneous' and (clip_value or gradient_penalty_weight):
+      raise ConfigError('clipping and the gradient penalty need '
+                        "update_order='alternating'.")
+    self.generator = generator
+    self.discriminator = discriminator
+    self.generator_optimizer = generator_optimizer
+    self.discriminator_optimizer = discriminator_optimizer
+    self._discriminator_loss = discriminator_loss
+    self._generator_loss = generator_loss
+    self._sample_latent = latent_sampler(latent_distribution,
+                                         generator.latent_dim)
+    self.num_classes = getattr(generator, 'num_classes', None)
+    self.update_order = update_order
+    self.critic_steps_schedule = critic_steps_schedule
+    self.clip_value = clip_value
+    self.clip_timing = clip_timing
+    self.gradient_penalty_weight = float(gradient_penalty_weight)
+    self.compile_mode = compile_mode
+    self.seed = int(seed)
+    with self.name_scope:
+      # Generator iterations completed, and real batches consumed: together
+      # they place a resumed run exactly where the stopped one was.
+      self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                   name='iteration')
+      self.batches_consumed = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                          name='batches_consumed')
+    if compile_mode == 'eager':
+      self._alternating = self._alternating_step
+      self._simultaneous = self._simultaneous_step
+    else:
+      jit = compile_mode == 'xla'
+      self._alternating = tf.function(self._alternating_step, jit_compile=jit)
+      self._simultaneous = tf.function(self._simultaneous_step, jit_compile=jit)
+
+  # ---- public API ------------------------------------------------------
+
+  def batches_needed(self, iteration: Optional[int] = None) -> int:
+    """Real batches the generator iteration `iteration` consumes."""
+    if iteration is None:
+      iteration = int(self.iteration.numpy())
+    if self.update_order == 'simultaneous':
+      return 1
+    return int(self.critic_steps_schedule(iteration))
+
+  def train_iteration(self, real_images: tf.Tensor,
+                      real_labels: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """Runs one generator iteration with its critic steps.
+
+    Args:
+      real_images: [k, B, ...] float32, one fresh real batch per critic step
+        (k = `batches_needed()`; 1 for 'simultaneous').
+      real_labels: [k, B] int32.
+
+    Returns:
+      A dict of loss tensors: per critic step ([k]) 'discriminator_loss',
+      'discriminator_real', 'discriminator_fake' (mean outputs) and, with a
+      penalty, 'gradient_penalty'; and the scalar 'generator_loss'. Nothing
+      is copied to the host here, so callers decide when to synchronise.
+    """
+    seed = tf.constant([self.seed, 0], tf.int32)
+    seed = fold(seed, tf.cast(self.iteration, tf.int32))
+    if self.update_order == 'simultaneous':
+      losses = self._simultaneous(real_images[0], real_labels[0], seed)
+    else:
+      losses = self._alternating(real_images, real_labels, seed)
+    self.iteration.assign_add(1)
+    self.batches_consumed.assign_add(real_images.shape[0])
+    return losses
+
+  def generate(self, z: tf.Tensor, labels: Optional[tf.Tensor] = None,
+               training: bool = False) -> tf.Tensor:
+    """Samples from the generator; batch norm uses moving statistics."""
+    return self.generator(z, labels=labels, training=training)
+
+  def sample_latent(self, seed, batch_size: int) -> tf.Tensor:
+    return self._sample_latent(seed, batch_size)
+
+  # ---- the steps ---------------------------------------------------------
+
+  def _generator_inputs(self, seed, batch_size):
+    z = self._sample_latent(fold(seed, _NOISE), batch_size)
+    labels = None
+    if self.num_classes:
+      # Uniform over all classes (randint's upper bound is exclusive here;
+      # a public cDCGAN drew randint(0, 9) and never generated a 9).
+      labels = tf.random.stateless_uniform(
+          [batch_size], seed=fold(seed, _LABELS), minval=0,
+          maxval=self.num_classes, dtype=tf.int32)
+    return z, labels
+
+  def _clip_critic(self):
+    for variable in self.discriminator.trainable_variables:
+      variable.assign(tf.clip_by_value(variable, -self.clip_value,
+                                       self.clip_value))
+
+  def _constrain(self, module):
+    if hasattr(module, 'apply_constraints'):
+      module.apply_constraints()
+
+  def _critic_step(self, real, labels, seed):
+    """One discriminator update on one real batch; returns its losses."""
+    batch_size = tf.shape(real)[0]
+    if self.clip_value is not None and self.clip_timing == 'before_critic_step':
+      self._clip_critic()
+    z, fake_labels = self._generator_inputs(seed, batch_size)
+    fake = self.generator(z, labels=fake_labels, training=True)
+    fake = tf.stop_gradient(fake)
+    d_vars = self.discriminator.trainable_variables
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(d_vars)
+      real_out = self.discriminator(real, labels=labels, training=True,
+                                    seed=fold(seed, _DROPOUT_REAL))  # [B]
+      fake_out = self.discriminator(fake, labels=fake_labels, training=True,
+                                    seed=fold(seed, _DROPOUT_FAKE))  # [B]
+      loss = self._discriminator_loss(real_out, fake_out)
+      penalty = tf.constant(0.0)
+      if self.gradient_penalty_weight:
+        penalty = self._gradient_penalty(real, fake, labels, seed)
+        loss_with_penalty = loss + self.gradient_penalty_weight * penalty
+      else:
+        loss_with_penalty = loss
+    grads = tape.gradient(loss_with_penalty, d_vars)
+    self.discriminator_optimizer.apply(grads)
+    self._constrain(self.discriminator)
+    if self.clip_value is not None and self.clip_timing == 'after_critic_step':
+      self._clip_critic()
+    return {
+        'discriminator_loss': loss_with_penalty,
+        'discriminator_real': tf.reduce_mean(real_out),
+        'discriminator_fake': tf.reduce_mean(fake_out),
+        'gradient_penalty': penalty,
+    }
+
+  def _gradient_penalty(self, real, fake, labels, seed):
+    """E[(||grad_x_hat D(x_hat)||_2 - 1)^2], alpha ~ U[0, 1] per example."""
+    from paper_gans import losses  # pylint: disable=g-import-not-at-top
+    alpha_shape = tf.concat([tf.shape(real)[:1],
+                             tf.ones([len(real.shape) - 1], tf.int32)], 0)
+    alpha = tf.random.stateless_uniform(alpha_shape, seed=fold(seed, _ALPHA))
+    critic = lambda x: self.discriminator(x, labels=labels, training=True,
+                                          seed=fold(seed, _DROPOUT_REAL))
+    return losses.wasserstein_gradient_penalty(critic, real, fake, alpha)
+
+  def _generator_step(self, batch_size, seed):
+    z, fake_labels = self._generator_inputs(seed, batch_size)
+    g_vars = self.generator.trainable_variables
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(g_vars)
+      fake = self.generator(z, labels=fake_labels, training=True)
+      fake_out = self.discriminator(fake, labels=fake_labels, training=True,
+                                    seed=fold(seed, _DROPOUT_FAKE))
+      loss = self._generator_loss(fake_out)
+    grads = tape.gradient(loss, g_vars)
+    self.generator_optimizer.apply(grads)
+    self._constrain(self.generator)
+    return loss
+
+  def _alternating_step(self, real_images, real_labels, seed):
+    """k critic steps (k = leading axis of real_images), then one G step."""
+    critic_steps = tf.shape(real_images)[0]
+    names = ('discriminator_loss', 'discriminator_real', 'discriminator_fake',
+             'gradient_penalty')
+    arrays = {n: tf.TensorArray(tf.float32, size=critic_steps) for n in names}
+    for i in tf.range(critic_steps):
+      step_losses = self._critic_step(real_images[i], real_labels[i],
+                                      fold(seed, _CRITIC, i))
+      arrays = {n: arrays[n].write(i, step_losses[n]) for n in names}
+    result = {n: arrays[n].stack() for n in names}  # each [k]
+    batch_size = tf.shape(real_images)[1]
+    result['generator_loss'] = self._generator_step(batch_size,
+                                                    fold(seed, _GENERATOR))
+    return result
+
+  def _simultaneous_step(self, real, labels, seed):
+    """Goodfellow et al.'s code: both players step from one forward pass.
+
+    The generator's loss is computed from the same (dropped-out) forward
+    pass of the discriminator on the fake batch as the discriminator's own
+    loss, as `AdversaryCost2` in goodfeli/adversarial does.
+    """
+    seed = fold(seed, _SIMULTANEOUS)
+    batch_size = tf.shape(real)[0]
+    z, fake_labels = self._generator_inputs(seed, batch_size)
+    d_vars = self.discriminator.trainable_variables
+    g_vars = self.generator.trainable_variables
+    with tf.GradientTape(watch_accessed_variables=False) as d_tape, \
+         tf.GradientTape(watch_accessed_variables=False) as g_tape:
+      d_tape.watch(d_vars)
+      g_tape.watch(g_vars)
+      fake = self.generator(z, labels=fake_labels, training=True)
+      real_out = self.discriminator(real, labels=labels, training=True,
+                                    seed=fold(seed, _DROPOUT_REAL))
+      fake_out = self.discriminator(fake, labels=fake_labels, training=True,
+                                    seed=fold(seed, _DROPOUT_FAKE))
+      d_loss = self._discriminator_loss(real_out, fake_out)
+      g_loss = self._generator_loss(fake_out)
+    d_grads = d_tape.gradient(d_loss, d_vars)
+    g_grads = g_tape.gradient(g_loss, g_vars)
+    # Both gradients were taken at the same parameters; apply both.
+    self.discriminator_optimizer.apply(d_grads)
+    self.generator_optimizer.apply(g_grads)
+    self._constrain(self.discriminator)
+    self._constrain(self.generator)
+    expand = lambda t: tf.reshape(t, [1])
+    return {
+        'discriminator_loss': expand(d_loss),
+        'discriminator_real': expand(tf.reduce_mean(real_out)),
+        'discriminator_fake': expand(tf.reduce_mean(fake_out)),
+        'gradient_penalty': tf.zeros([1]),
+        'generator_loss': g_loss,
+    }
+
+
+def variables_of(modules: Sequence[tf.Module]):
+  """Trainable variables of several modules, in a stable order."""
+  out = []
+  for module in modules:
+    out.extend(module.trainable_variables)
+  return out
