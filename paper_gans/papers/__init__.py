@@ -1,0 +1,1 @@
+"""One module per paper: its config dataclass, how to build it, how to check it."""

@@ -1,0 +1,322 @@
+"""The training engine: update orders, schedules, clipping, parity, recovery.
+
+Small toy networks (gan_toy.py's MLPs at width 16) keep every test fast; the
+engine code under test is the same that every reproduction runs.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from paper_gans import data
+from paper_gans import losses
+from paper_gans import optimizers
+from paper_gans import runner
+from paper_gans import train
+from paper_gans.errors import ConfigError
+from paper_gans.networks import wgan_gp
+
+WIDTH = 16
+BATCH = 32
+
+
+def deterministic_latent(seed, batch_size):
+  """Pseudo-random noise from integer hashing: identical under XLA and not.
+
+  Stateless random ops (and even float `sin`) give different numbers under
+  XLA than outside it (tensorflow#121243), so the XLA-parity test draws its
+  noise from exact integer arithmetic.
+  """
+  seed = tf.cast(seed, tf.int64)
+  index = tf.range(batch_size * 2, dtype=tf.int64)
+  bits = train._mix32(tf.bitwise.bitwise_and(  # pylint: disable=protected-access
+      index * 0x9E3779B1 + seed[0] * 0x85EBCA77 + seed[1], 0xFFFFFFFF))
+  unit = tf.cast(bits, tf.float32) / float(2**32)  # [0, 1)
+  return tf.reshape(unit * 2.0 - 1.0, [batch_size, 2])
+
+
+def make_trainer(compile_mode='xla', seed=0, update_order='alternating',
+                 schedule=train.constant_schedule(3), clip_value=None,
+                 clip_timing='before_critic_step', gradient_penalty_weight=0.0,
+                 latent='normal', learning_rate=1e-3, d_loss=None,
+                 optimizer='rmsprop'):
+  generator = wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=seed)
+  critic = wgan_gp.ToyCritic(hidden_units=WIDTH, seed=seed + 1)
+  if optimizer == 'rmsprop':
+    make_optimizer = lambda v: optimizers.RMSprop(v, learning_rate=learning_rate)
+  else:
+    make_optimizer = lambda v: optimizers.SGD(v, learning_rate=learning_rate,
+                                              momentum=0.5)
+  return train.GANTrainer(
+      generator=generator, discriminator=critic,
+      generator_optimizer=make_optimizer(generator.trainable_variables),
+      discriminator_optimizer=make_optimizer(critic.trainable_variables),
+      discriminator_loss=d_loss or losses.wasserstein_critic_loss,
+      generator_loss=losses.wasserstein_generator_loss,
+      latent_distribution=latent, update_order=update_order,
+      critic_steps_schedule=schedule, clip_value=clip_value,
+      clip_timing=clip_timing,
+      gradient_penalty_weight=gradient_penalty_weight,
+      compile_mode=compile_mode, seed=seed)
+
+
+def toy_batches(k, seed=0):
+  real = tf.stack([data.sample_toy('8gaussians', BATCH, [seed, i])
+                   for i in range(k)])  # [k, B, 2]
+  return real, tf.zeros([k, BATCH], tf.int32)
+
+
+def make_toy_dataset(start_batch):
+  return data.make_dataset('8gaussians', BATCH, seed=0, start_batch=start_batch)
+
+
+def run_toy(workdir, steps, trainer=None, **options):
+  trainer = trainer or make_trainer()
+  opts = runner.RunOptions(workdir=str(workdir), steps=steps, log_every=5,
+                           sample_every=1000, checkpoint_every=5,
+                           verbose=False, **options)
+  runner.run_training(trainer, make_toy_dataset, opts, {'test': 1},
+                      name='test', value_range=(-2, 2))
+  with open(os.path.join(str(workdir), runner.HISTORY_FILE)) as f:
+    return [json.loads(line) for line in f]
+
+
+# ---- schedules -------------------------------------------------------------
+
+def test_wgan_schedule_matches_main_py():
+  schedule = train.wgan_critic_schedule()
+  # main.py: Diters = 100 if gen_iterations < 25 or gen_iterations % 500 == 0.
+  expected = {0: 100, 1: 100, 24: 100, 25: 5, 26: 5, 499: 5, 500: 100,
+              501: 5, 1000: 100, 1001: 5}
+  assert {i: schedule(i) for i in expected} == expected
+
+
+def test_trainer_consumes_one_batch_per_critic_step():
+  trainer = make_trainer(compile_mode='eager',
+                         schedule=lambda i: 2 if i == 0 else 4)
+  for _ in range(3):
+    k = trainer.batches_needed()
+    trainer.train_iteration(*toy_batches(k))
+  assert int(trainer.batches_consumed.numpy()) == 2 + 4 + 4
+  assert int(trainer.iteration.numpy()) == 3
+
+
+def test_each_critic_step_gets_its_own_real_batch():
+  # Poison only batch j: only critic step j's loss may become NaN. This shows
+  # step i reads real batch i, and that no batch is reused.
+  trainer = make_trainer(compile_mode='xla')
+  real, labels = toy_batches(3)
+  poisoned = tf.tensor_scatter_nd_update(
+      real, [[1]], tf.fill([1, BATCH, 2], np.nan))
+  result = trainer.train_iteration(poisoned, labels)
+  finite = np.isfinite(result['discriminator_loss'].numpy())
+  assert finite[0] and not finite[1]
+
+
+# ---- players' variables ------------------------------------------------------
+
+def test_critic_steps_leave_generator_alone_and_vice_versa():
+  trainer = make_trainer(compile_mode='graph')
+  g_before = [v.numpy().copy() for v in trainer.generator.trainable_variables]
+  d_before = [v.numpy().copy() for v in trainer.discriminator.trainable_variables]
+  trainer._alternating(*toy_batches(2), tf.constant([0, 0]))  # pylint: disable=protected-access
+  # The generator moved once (one G step), the critic twice (two critic
+  # steps): the optimizers' step counters say who was updated how often.
+  assert int(trainer.generator_optimizer.step.numpy()) == 1
+  assert int(trainer.discriminator_optimizer.step.numpy()) == 2
+  assert any(np.any(a != v.numpy()) for a, v in
+             zip(g_before, trainer.generator.trainable_variables))
+  assert any(np.any(a != v.numpy()) for a, v in
+             zip(d_before, trainer.discriminator.trainable_variables))
+
+
+def test_simultaneous_update_takes_both_gradients_at_the_same_point():
+  # Goodfellow et al.'s code: one forward pass, both players' gradients from
+  # it, both applied. Recompute by hand with plain SGD in eager mode.
+  seed = 3
+  trainer = train.GANTrainer(
+      generator=wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=seed),
+      discriminator=wgan_gp.ToyCritic(hidden_units=WIDTH, seed=seed + 1),
+      generator_optimizer=None, discriminator_optimizer=None,
+      discriminator_loss=losses.minimax_discriminator_loss,
+      generator_loss=losses.non_saturating_generator_loss,
+      latent_distribution=deterministic_latent, update_order='simultaneous',
+      compile_mode='eager', seed=seed)
+  lr = 0.1
+  trainer.generator_optimizer = optimizers.SGD(
+      trainer.generator.trainable_variables, learning_rate=lr, momentum=0.0)
+  trainer.discriminator_optimizer = optimizers.SGD(
+      trainer.discriminator.trainable_variables, learning_rate=lr,
+      momentum=0.0)
+  real, labels = toy_batches(1)
+  g_vars = trainer.generator.trainable_variables
+  d_vars = trainer.discriminator.trainable_variables
+  # Expected: gradients of both losses at the initial parameters.
+  step_seed = train.fold(train.fold(tf.constant([seed, 0]), 0),
+                         train._SIMULTANEOUS)  # pylint: disable=protected-access
+  z = deterministic_latent(train.fold(step_seed, train._NOISE), BATCH)  # pylint: disable=protected-access
+  with tf.GradientTape(persistent=True) as tape:
+    fake = trainer.generator(z)
+    d_loss = losses.minimax_discriminator_loss(trainer.discriminator(real[0]),
+                                               trainer.discriminator(fake))
+    g_loss = losses.non_saturating_generator_loss(trainer.discriminator(fake))
+  expected_g = [v - lr * g for v, g in zip(g_vars, tape.gradient(g_loss, g_vars))]
+  expected_d = [v - lr * g for v, g in zip(d_vars, tape.gradient(d_loss, d_vars))]
+  result = trainer.train_iteration(real, labels)
+  # Same float32 ops in the same order: agreement to rounding.
+  np.testing.assert_allclose(result['discriminator_loss'].numpy()[0],
+                             d_loss.numpy(), rtol=1e-6)
+  for want, var in zip(expected_g + expected_d, g_vars + d_vars):
+    np.testing.assert_allclose(var.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# ---- clipping -----------------------------------------------------------------
+
+def _max_abs(module):
+  return max(float(np.max(np.abs(v.numpy()))) for v in module.trainable_variables)
+
+
+def test_clip_before_each_critic_step_lets_last_update_through():
+  # With a large learning rate, the last critic update leaves weights beyond
+  # c; main.py clamps them only at the start of the next critic iteration.
+  c = 0.01
+  before = make_trainer(compile_mode='xla', clip_value=c, learning_rate=0.05,
+                        clip_timing='before_critic_step')
+  before.train_iteration(*toy_batches(3))
+  assert _max_abs(before.discriminator) > c
+  after = make_trainer(compile_mode='xla', clip_value=c, learning_rate=0.05,
+                       clip_timing='after_critic_step')
+  after.train_iteration(*toy_batches(3))
+  assert _max_abs(after.discriminator) <= c
+
+
+def test_clip_before_critic_step_clamps_initial_weights():
+  # Glorot/He-initialised toy weights exceed 0.01; one critic step with a
+  # zero learning rate leaves exactly the clamped weights.
+  trainer = make_trainer(compile_mode='eager', clip_value=0.01,
+                         learning_rate=0.0, schedule=train.constant_schedule(1))
+  raw = [v.numpy().copy() for v in trainer.discriminator.trainable_variables]
+  trainer.train_iteration(*toy_batches(1))
+  for r, v in zip(raw, trainer.discriminator.trainable_variables):
+    np.testing.assert_array_equal(v.numpy(), np.clip(r, -0.01, 0.01))
+
+
+# ---- XLA parity -----------------------------------------------------------------
+
+def test_xla_graph_and_eager_steps_agree():
+  # Each mode runs the same generator iteration (3 critic steps with
+  # clipping, then a generator step) from the same state, 10 times from 10
+  # states: the eager and graph trainers are reset to the XLA trainer's
+  # variables (networks, optimizer slots, counters) before every iteration,
+  # so float32 rounding differences cannot compound. Noise comes from integer
+  # arithmetic, so all modes see the same inputs. clip_value 0.5 clips part
+  # of the width-16 toy critic's He-initialised weights (limit 0.61); at
+  # c = 0.01 the critic's pre-activations sit so close to zero that
+  # rounding flips ReLUs and RMSprop's sign-like first steps (measured: 3%
+  # weight differences within one iteration), which would test chaos, not
+  # the algorithm. Measured here: graph and eager agree bit for bit; XLA
+  # differs by at most 8e-5 relative in the losses and 3e-7 (relative to the
+  # largest weight) in the weights. Tolerances: 1e-3 and 1e-5, over 10x
+  # margins, while a skipped clip or a reused batch changes them by 1e-2+.
+  trainers = {mode: make_trainer(compile_mode=mode, latent=deterministic_latent,
+                                 clip_value=0.5)
+              for mode in train.COMPILE_MODES}
+  reference = trainers['xla']
+  for i in range(10):
+    for mode in ('graph', 'eager'):
+      for mine, theirs in zip(trainers[mode].variables, reference.variables):
+        mine.assign(theirs)
+    batches = toy_batches(3, seed=i)
+    results = {mode: t.train_iteration(*batches) for mode, t in trainers.items()}
+    for name in ('discriminator_real', 'discriminator_fake', 'generator_loss'):
+      np.testing.assert_array_equal(results['eager'][name].numpy(),
+                                    results['graph'][name].numpy())
+      np.testing.assert_allclose(results['xla'][name].numpy(),
+                                 results['graph'][name].numpy(), rtol=1e-3)
+    for mine, theirs in zip(trainers['graph'].trainable_variables,
+                            reference.trainable_variables):
+      scale = float(np.max(np.abs(mine.numpy())))
+      np.testing.assert_allclose(theirs.numpy(), mine.numpy(), rtol=0,
+                                 atol=1e-5 * scale)
+    for mine, theirs in zip(trainers['eager'].trainable_variables,
+                            trainers['graph'].trainable_variables):
+      np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+# ---- determinism and recovery ---------------------------------------------------
+
+def test_same_seed_same_trajectory_bit_for_bit(tmp_path):
+  first = run_toy(tmp_path / 'a', steps=12)
+  second = run_toy(tmp_path / 'b', steps=12)
+  assert first == second
+  third = run_toy(tmp_path / 'c', steps=12, trainer=make_trainer(seed=1))
+  assert third != first
+
+
+def test_resume_gives_the_same_trajectory(tmp_path):
+  straight = run_toy(tmp_path / 'straight', steps=15)
+  # Stop after 10 iterations (a checkpoint every 5), then resume in a fresh
+  # trainer, as a new process would.
+  run_toy(tmp_path / 'resumed', steps=10)
+  resumed = run_toy(tmp_path / 'resumed', steps=15, trainer=make_trainer())
+  assert resumed == straight
+
+
+def test_resume_ignores_a_checkpoint_killed_mid_write(tmp_path):
+  workdir = tmp_path / 'run'
+  run_toy(workdir, steps=10)
+  ckpt_dir = workdir / runner.CHECKPOINT_DIR
+  # A kill during a save leaves data files that the `checkpoint` state file
+  # (written last, atomically) does not name.
+  (ckpt_dir / 'ckpt-15.index').write_bytes(b'\x00garbage')
+  (ckpt_dir / 'ckpt-15.data-00000-of-00001').write_bytes(b'')
+  straight = run_toy(tmp_path / 'straight', steps=15)
+  resumed = run_toy(workdir, steps=15, trainer=make_trainer())
+  assert resumed == straight
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+  calls = tf.Variable(0)
+
+  def poisoned_loss(real, fake):
+    # NaN from the 13th critic step on (iteration 4, with 3 critic steps).
+    calls.assign_add(1)
+    loss = losses.wasserstein_critic_loss(real, fake)
+    return tf.where(calls > 12, tf.constant(np.nan, tf.float32), loss)
+
+  trainer = make_trainer(d_loss=poisoned_loss)
+  opts = runner.RunOptions(workdir=str(tmp_path), steps=20, log_every=1,
+                           sample_every=1000, checkpoint_every=2, verbose=False)
+  with pytest.raises(runner.NonFiniteLossError,
+                     match=r'discriminator_loss is nan at generator iteration '
+                     r'4 \(critic step 0\); stopped\. Last good checkpoint: '
+                     r'.*ckpt-4'):
+    runner.run_training(trainer, make_toy_dataset, opts, {}, name='t')
+  state = tf.train.get_checkpoint_state(str(tmp_path / runner.CHECKPOINT_DIR))
+  assert state.model_checkpoint_path.endswith('ckpt-4')
+  status = json.load(open(tmp_path / runner.STATUS_FILE))
+  assert status['finished'] is False
+
+
+# ---- outputs -----------------------------------------------------------------------
+
+def test_run_writes_history_samples_curves_and_tensorboard(tmp_path):
+  history = run_toy(tmp_path, steps=6)
+  assert [h['iteration'] for h in history] == list(range(6))
+  assert all(len(h['discriminator_loss']) == 3 for h in history)
+  assert os.path.exists(tmp_path / 'loss_curves.png')
+  assert os.listdir(tmp_path / 'samples')
+  assert os.listdir(tmp_path / 'tensorboard')
+  assert json.load(open(tmp_path / runner.STATUS_FILE))['finished'] is True
+
+
+def test_bad_engine_settings_are_config_errors():
+  with pytest.raises(ConfigError, match='clip value must be > 0'):
+    make_trainer(clip_value=0.0)
+  with pytest.raises(ConfigError, match='compile mode must be one of'):
+    make_trainer(compile_mode='fast')
+  with pytest.raises(ConfigError, match='unknown latent distribution'):
+    make_trainer(latent='cauchy')
