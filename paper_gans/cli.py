@@ -129,3 +129,39 @@ def main_wrapper(main: Callable[[Any], int]) -> Callable[[Any], None]:
 
 def config_to_dict(config) -> Dict[str, Any]:
   return dataclasses.asdict(config)
+
+
+def run_record(config, steps: int, compile_mode: str) -> Dict[str, Any]:
+  """What config.json records: the paper config, run length, compile mode."""
+  return dict(dataclasses.asdict(config), steps=steps, compile=compile_mode)
+
+
+def launch(paper, config, flag_values=FLAGS) -> int:
+  """Validates everything, prepares the workdir, then trains and checks.
+
+  `paper` is a module of paper_gans.papers providing `steps_for(config,
+  epochs)` and `run(config, options, compile_mode, run_check)`. Every
+  check that can fail on bad input runs before the first network is built.
+  """
+  from paper_gans import runner  # pylint: disable=g-import-not-at-top
+  from paper_gans import train  # pylint: disable=g-import-not-at-top
+  config.validate()
+  check_choice('compile', flag_values.compile, train.COMPILE_MODES)
+  if flag_values.steps is not None:
+    steps = flag_values.steps
+    check_positive('steps', steps)
+  else:
+    steps = paper.steps_for(config, flag_values.epochs)
+  options = runner.RunOptions(
+      workdir=flag_values.workdir, steps=steps,
+      log_every=flag_values.log_every, sample_every=flag_values.sample_every,
+      checkpoint_every=flag_values.checkpoint_every,
+      overwrite=flag_values.overwrite)
+  options.validate()
+  state = runner.prepare_workdir(options.workdir,
+                                 run_record(config, steps, flag_values.compile),
+                                 flag_values.overwrite)
+  print(f'[{paper.NAME}] {state} run in {options.workdir}: {steps} generator '
+        f'iterations, compile mode {flag_values.compile}', flush=True)
+  return paper.run(config, options, flag_values.compile,
+                   run_check=not flag_values.skip_check)

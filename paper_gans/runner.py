@@ -303,8 +303,8 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
   for iteration in range(start, options.steps):
     k = trainer.batches_needed(iteration)
     batches = [next(iterator) for _ in range(k)]
-    images = tf.stack([b[0] for b in batches])  # [k, B, ...]
-    labels = tf.stack([b[1] for b in batches])  # [k, B]
+    images = [b[0] for b in batches]  # k x [B, ...]
+    labels = [b[1] for b in batches]  # k x [B]
     losses = trainer.train_iteration(images, labels)
     pending.append((iteration, k, losses))
     done = iteration + 1

@@ -119,10 +119,11 @@ def test_each_critic_step_gets_its_own_real_batch():
 # ---- players' variables ------------------------------------------------------
 
 def test_critic_steps_leave_generator_alone_and_vice_versa():
-  trainer = make_trainer(compile_mode='graph')
+  trainer = make_trainer(compile_mode='graph',
+                         schedule=train.constant_schedule(2))
   g_before = [v.numpy().copy() for v in trainer.generator.trainable_variables]
   d_before = [v.numpy().copy() for v in trainer.discriminator.trainable_variables]
-  trainer._alternating(*toy_batches(2), tf.constant([0, 0]))  # pylint: disable=protected-access
+  trainer.train_iteration(*toy_batches(2))
   # The generator moved once (one G step), the critic twice (two critic
   # steps): the optimizers' step counters say who was updated how often.
   assert int(trainer.generator_optimizer.step.numpy()) == 1

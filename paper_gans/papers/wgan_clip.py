@@ -52,7 +52,7 @@ from paper_gans import optimizers
 from paper_gans import plots
 from paper_gans import runner
 from paper_gans import train
-from paper_gans.cli import check_choice, check_positive, paper_field
+from paper_gans.cli import check_choice, check_positive, paper_field, run_record
 from paper_gans.errors import ConfigError
 from paper_gans.networks import wgan as wgan_networks
 from paper_gans.papers import common
@@ -243,3 +243,162 @@ def spearman_correlation(a, b) -> float:
   if np.std(ra) == 0 or np.std(rb) == 0:
     return float('nan')
   return float(np.corrcoef(ra, rb)[0, 1])
+
+
+# --------------------------------------------------------------------------
+# Measuring a run: per checkpoint, at the end, and the expected-output check.
+# --------------------------------------------------------------------------
+
+CHECKPOINT_METRICS_FILE = 'checkpoint_metrics.jsonl'
+EXPECTED_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__)))), 'reproductions', 'expected', 'wgan_clip.json')
+
+
+def estimate_window(config: WGANClipConfig) -> int:
+  """Generator iterations the Wasserstein estimate is median-filtered over."""
+  del config
+  return 51
+
+
+def checkpoint_frechet_distance(trainer: train.GANTrainer,
+                                config: WGANClipConfig, evaluator) -> float:
+  """Frechet distance of `eval_samples` samples (fixed noise) to MNIST train."""
+  from paper_gans import evaluation  # pylint: disable=g-import-not-at-top
+  z = trainer.sample_latent(tf.constant([config.seed, -2]), config.eval_samples)
+  images = np.concatenate([
+      trainer.generate(z[i:i + 500]).numpy()
+      for i in range(0, config.eval_samples, 500)])
+  result = evaluation.evaluate_mnist_samples(images, value_range=(-1.0, 1.0),
+                                             evaluator=evaluator)
+  return float(result['frechet_distance'])
+
+
+def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
+              trainer: train.GANTrainer, config: WGANClipConfig) -> Dict:
+  """The numbers the expected-output check and the README report."""
+  estimate = plots.median_filter(wasserstein_estimates(history),
+                                 estimate_window(config))
+  tail = estimate[-estimate_window(config):]
+  with_fd = [m for m in checkpoint_metrics
+             if m.get('frechet_distance') is not None]
+  correlation = (spearman_correlation(
+      [m['wasserstein_estimate'] for m in with_fd],
+      [m['frechet_distance'] for m in with_fd])
+                 if len(with_fd) >= 3 else float('nan'))
+  return {
+      'generator_iterations': len(history),
+      'wasserstein_estimate_peak': float(np.max(estimate)) if len(estimate) else None,
+      'wasserstein_estimate_final': float(np.median(tail)) if len(tail) else None,
+      'wasserstein_estimate_final_over_peak': (
+          float(np.median(tail) / np.max(estimate))
+          if len(estimate) and np.max(estimate) > 0 else None),
+      'frechet_distance_final': with_fd[-1]['frechet_distance'] if with_fd else None,
+      'frechet_distance_first': with_fd[0]['frechet_distance'] if with_fd else None,
+      'spearman_wasserstein_vs_frechet': correlation,
+      'checkpoints_evaluated': len(with_fd),
+      'critic_weights_at_clip_boundary': clipped_fraction(
+          trainer.discriminator, config.clip_value),
+  }
+
+
+def check(metrics: Dict, expected: Dict, full_length: bool) -> Dict[str, Dict]:
+  """Compares `metrics` with the thresholds in expected/wgan_clip.json."""
+  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
+      'thresholds']
+  results = {}
+  for name, rule in thresholds.items():
+    results[name] = common.criterion(metrics.get(name), rule['op'],
+                                     rule['value'], rule['why'])
+  return results
+
+
+def save_estimate_plot(history, checkpoint_metrics, config, path) -> None:
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  estimate = wasserstein_estimates(history)
+  iterations = np.arange(len(estimate))
+  fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+  ax.plot(iterations, estimate, color='0.8', lw=0.5, label='-Loss_D')
+  ax.plot(iterations, plots.median_filter(estimate, estimate_window(config)),
+          color='tab:blue', label=f'median filter ({estimate_window(config)})')
+  ax.set_xlabel('generator iteration')
+  ax.set_ylabel('Wasserstein estimate')
+  with_fd = [m for m in checkpoint_metrics
+             if m.get('frechet_distance') is not None]
+  if with_fd:
+    ax2 = ax.twinx()
+    ax2.plot([m['iteration'] for m in with_fd],
+             [m['frechet_distance'] for m in with_fd], 'o-',
+             color='tab:red', label='Frechet distance (evaluator)')
+    ax2.set_ylabel('Frechet distance', color='tab:red')
+  ax.legend(loc='upper right', fontsize=8)
+  ax.set_title('WGAN (weight clipping): critic estimate and sample quality',
+               fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+
+
+def _read_jsonl(path: str, below: Optional[int] = None) -> List[Dict]:
+  rows = plots.read_history(path)
+  if below is not None:
+    rows = [r for r in rows if r['iteration'] <= below]
+  return rows
+
+
+def run(config: WGANClipConfig, options: runner.RunOptions,
+        compile_mode: str = 'xla', run_check: bool = True) -> int:
+  """Trains, measures and checks; returns the process exit code."""
+  trainer = build_trainer(config, compile_mode)
+  workdir = options.workdir
+  metrics_path = os.path.join(workdir, CHECKPOINT_METRICS_FILE)
+  evaluator = None
+  if config.dataset == 'mnist':
+    from paper_gans import evaluation  # pylint: disable=g-import-not-at-top
+    evaluator = evaluation.MnistEvaluator.load()
+
+  def on_checkpoint(iteration: int) -> None:
+    history = plots.read_history(os.path.join(workdir, runner.HISTORY_FILE))
+    estimate = wasserstein_estimates(history)
+    window = estimate[-estimate_window(config):]
+    row = {'iteration': iteration,
+           'wasserstein_estimate': float(np.median(window)),
+           'frechet_distance': (checkpoint_frechet_distance(
+               trainer, config, evaluator) if evaluator else None)}
+    rows = [r for r in _read_jsonl(metrics_path) if r['iteration'] < iteration]
+    with open(metrics_path, 'w', encoding='utf-8') as f:
+      for r in rows + [row]:
+        f.write(json.dumps(r) + '\n')
+    print(f"[{NAME}] checkpoint {iteration}: Wasserstein estimate "
+          f"{row['wasserstein_estimate']:.5f}"
+          + (f", Frechet distance {row['frechet_distance']:.3f}"
+             if row['frechet_distance'] is not None else ''), flush=True)
+
+  result = runner.run_training(
+      trainer, dataset_fn(config), options,
+      run_record(config, options.steps, compile_mode),
+      name=NAME, value_range=(-1.0, 1.0), on_checkpoint=on_checkpoint,
+      loss_curve_median=estimate_window(config))
+  history = plots.read_history(result.history_path)
+  checkpoint_metrics = _read_jsonl(metrics_path)
+  save_weight_histogram(
+      trainer.discriminator, config.clip_value,
+      os.path.join(workdir, 'critic_weight_histogram.png'),
+      f'critic weights after {len(history)} generator iterations '
+      f'(clip {config.clip_value})')
+  save_estimate_plot(history, checkpoint_metrics, config,
+                     os.path.join(workdir, 'wasserstein_estimate.png'))
+  metrics = summarise(history, checkpoint_metrics, trainer, config)
+  full_length = options.steps >= steps_for(config)
+  expected = common.load_expected(EXPECTED_PATH)
+  results = check(metrics, expected, full_length)
+  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
+                      'passed': all(r['passed'] for r in results.values()),
+                      'criteria': results}
+  common.write_metrics(workdir, metrics)
+  print(f"[{NAME}] expected-output check ({metrics['check']['applied']} "
+        f'thresholds, {EXPECTED_PATH}):')
+  print(common.format_check(results), flush=True)
+  if not run_check:
+    return 0
+  return 0 if metrics['check']['passed'] else 1
