@@ -4,8 +4,8 @@ Each paper's config is a frozen dataclass whose fields carry their source in
 `metadata` (see `paper_field`). `define_config_flags` turns every field into
 an absl flag whose help text shows the default and its source, so `--help`
 documents where each number comes from; `config_from_flags` builds the
-config back. The run flags (`--workdir`, `--steps`, `--epochs`,
-`--overwrite`, `--compile`, ...) are the same for every script.
+config back. The run flags (`--workdir`, `--steps`, `--overwrite`,
+`--compile`, ...) are the same for every script.
 
 Bad input fails before any training with one line on stderr,
 `error: <message>`, and exit status 2 (`main_wrapper`).
@@ -19,6 +19,7 @@ import sys
 from typing import Any, Callable, Dict, Type
 
 from absl import flags
+from absl import logging
 
 from paper_gans.errors import ConfigError
 
@@ -71,12 +72,9 @@ def define_run_flags(script_name: str, flag_values=FLAGS) -> None:
                       'samples/, metrics.json. An unfinished run there is '
                       'resumed.', flag_values=flag_values)
   flags.DEFINE_integer('steps', None,
-                       'Generator iterations to train for; overrides --epochs.',
+                       'Generator iterations to train for; overrides the '
+                       "paper's run length --epochs.",
                        flag_values=flag_values)
-  flags.DEFINE_float('epochs', None,
-                     "Passes over the training data; default: the paper's "
-                     'run length (see the config field `epochs`).',
-                     flag_values=flag_values)
   flags.DEFINE_bool('overwrite', False,
                     'Replace a finished (or differently configured) run in '
                     '--workdir.', flag_values=flag_values)
@@ -114,6 +112,9 @@ def main_wrapper(main: Callable[[Any], int]) -> Callable[[Any], None]:
   from paper_gans.runner import NonFiniteLossError  # pylint: disable=g-import-not-at-top
 
   def wrapped(argv):
+    # TensorFlow's checkpoint saver logs an INFO line per save through absl;
+    # the progress lines are ours.
+    logging.set_verbosity(logging.WARNING)
     try:
       code = main(argv)
     except ConfigError as e:
@@ -131,16 +132,21 @@ def config_to_dict(config) -> Dict[str, Any]:
   return dataclasses.asdict(config)
 
 
-def run_record(config, steps: int, compile_mode: str) -> Dict[str, Any]:
-  """What config.json records: the paper config, run length, compile mode."""
-  return dict(dataclasses.asdict(config), steps=steps, compile=compile_mode)
+def run_record(paper_name: str, config, steps: int,
+               compile_mode: str) -> Dict[str, Any]:
+  """What config.json records: which paper, its config, length, compile mode.
+
+  `python -m paper_gans.evaluate` rebuilds the run from this record.
+  """
+  return dict(dataclasses.asdict(config), paper=paper_name, steps=steps,
+              compile=compile_mode)
 
 
 def launch(paper, config, flag_values=FLAGS) -> int:
   """Validates everything, prepares the workdir, then trains and checks.
 
-  `paper` is a module of paper_gans.papers providing `steps_for(config,
-  epochs)` and `run(config, options, compile_mode, run_check)`. Every
+  `paper` is a module of paper_gans.papers providing `NAME`,
+  `steps_for(config)` (the run length of `config.epochs`) and `run(config, options, compile_mode, run_check)`. Every
   check that can fail on bad input runs before the first network is built.
   """
   from paper_gans import runner  # pylint: disable=g-import-not-at-top
@@ -151,7 +157,7 @@ def launch(paper, config, flag_values=FLAGS) -> int:
     steps = flag_values.steps
     check_positive('steps', steps)
   else:
-    steps = paper.steps_for(config, flag_values.epochs)
+    steps = paper.steps_for(config)
   options = runner.RunOptions(
       workdir=flag_values.workdir, steps=steps,
       log_every=flag_values.log_every, sample_every=flag_values.sample_every,
@@ -159,7 +165,7 @@ def launch(paper, config, flag_values=FLAGS) -> int:
       overwrite=flag_values.overwrite)
   options.validate()
   state = runner.prepare_workdir(options.workdir,
-                                 run_record(config, steps, flag_values.compile),
+                                 run_record(paper.NAME, config, steps, flag_values.compile),
                                  flag_values.overwrite)
   print(f'[{paper.NAME}] {state} run in {options.workdir}: {steps} generator '
         f'iterations, compile mode {flag_values.compile}', flush=True)

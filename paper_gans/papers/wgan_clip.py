@@ -376,7 +376,7 @@ def run(config: WGANClipConfig, options: runner.RunOptions,
 
   result = runner.run_training(
       trainer, dataset_fn(config), options,
-      run_record(config, options.steps, compile_mode),
+      run_record(NAME, config, options.steps, compile_mode),
       name=NAME, value_range=(-1.0, 1.0), on_checkpoint=on_checkpoint,
       loss_curve_median=estimate_window(config))
   history = plots.read_history(result.history_path)
