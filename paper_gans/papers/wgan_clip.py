@@ -130,6 +130,16 @@ class WGANClipConfig:
     check_positive('epochs', self.epochs)
 
 
+CONFIG_CLASS = WGANClipConfig
+VALUE_RANGE = (-1.0, 1.0)  # main.py: transforms.Normalize((0.5,), (0.5,)).
+# Reference trajectories (paper_gans/reference.py): 'ci' shrinks the nets and
+# the resolution, not the algorithm; 'full' is main.py's config on MNIST.
+REFERENCE_PRESETS = {
+    'ci': {'image_size': 16, 'generator_width': 16, 'critic_width': 16},
+    'full': {},
+}
+
+
 def critic_schedule(config: WGANClipConfig):
   return train.wgan_critic_schedule(
       critic_steps=config.critic_steps,
