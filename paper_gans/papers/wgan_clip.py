@@ -132,6 +132,7 @@ class WGANClipConfig:
 
 CONFIG_CLASS = WGANClipConfig
 VALUE_RANGE = (-1.0, 1.0)  # main.py: transforms.Normalize((0.5,), (0.5,)).
+RESIZE_METHOD = 'resize'  # main.py: transforms.Scale(opt.imageSize).
 # Reference trajectories (paper_gans/reference.py): 'ci' shrinks the nets and
 # the resolution, not the algorithm; 'full' is main.py's config on MNIST.
 REFERENCE_PRESETS = {
@@ -194,7 +195,7 @@ def dataset_fn(config: WGANClipConfig):
   def make(start_batch: int) -> tf.data.Dataset:
     return data.make_dataset(
         config.dataset, config.batch_size, seed=config.seed,
-        image_size=config.image_size, resize_method='resize',
+        image_size=config.image_size, resize_method=RESIZE_METHOD,
         value_range=(-1.0, 1.0), start_batch=start_batch)
   return make
 
@@ -305,7 +306,9 @@ def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
           if len(estimate) and np.max(estimate) > 0 else None),
       'frechet_distance_final': with_fd[-1]['frechet_distance'] if with_fd else None,
       'frechet_distance_first': with_fd[0]['frechet_distance'] if with_fd else None,
-      'spearman_wasserstein_vs_frechet': correlation,
+      # None, not NaN, where undefined: metrics.json stays strict JSON.
+      'spearman_wasserstein_vs_frechet': (
+          None if np.isnan(correlation) else correlation),
       'checkpoints_evaluated': len(with_fd),
       'critic_weights_at_clip_boundary': clipped_fraction(
           trainer.discriminator, config.clip_value),
