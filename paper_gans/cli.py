@@ -73,7 +73,7 @@ def define_run_flags(script_name: str, flag_values=FLAGS) -> None:
                       'resumed.', flag_values=flag_values)
   flags.DEFINE_integer('steps', None,
                        'Generator iterations to train for; overrides the '
-                       "paper's run length --epochs.",
+                       "paper's run length (--epochs or --iterations).",
                        flag_values=flag_values)
   flags.DEFINE_bool('overwrite', False,
                     'Replace a finished (or differently configured) run in '
@@ -146,8 +146,10 @@ def launch(paper, config, flag_values=FLAGS) -> int:
   """Validates everything, prepares the workdir, then trains and checks.
 
   `paper` is a module of paper_gans.papers providing `NAME`,
-  `steps_for(config)` (the run length of `config.epochs`) and `run(config, options, compile_mode, run_check)`. Every
-  check that can fail on bad input runs before the first network is built.
+  `steps_for(config)` (the paper's run length in generator iterations, from
+  `config.epochs` or `config.iterations`) and
+  `run(config, options, compile_mode, run_check)`. Every check that can fail
+  on bad input runs before the first network is built.
   """
   from paper_gans import runner  # pylint: disable=g-import-not-at-top
   from paper_gans import train  # pylint: disable=g-import-not-at-top
