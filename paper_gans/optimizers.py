@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -263,8 +263,87 @@ class SGD(Optimizer):
 
 
 # --------------------------------------------------------------------------
-# Adam.
+# Adam and its per-update learning-rate schedules.
 # --------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class StaircaseExponentialDecay:
+  """TF1 `tf.train.exponential_decay(lr, global_step, decay_steps, decay_rate,
+  staircase=True)`:
+
+      lr_n = lr * decay_rate ** floor(global_step / decay_steps)
+
+  computed in float32 as TF1 does (global_step cast to the rate's dtype).
+  `global_step` is this optimizer's update counter plus `step_offset`: a TF1
+  optimizer whose `minimize` does not increment the shared global_step reads
+  the value the other optimizer left (znxlwm/tensorflow-MNIST-cGAN-cDCGAN:
+  the D step increments it before the G step of the same iteration runs, so
+  the G optimizer sees its own count plus one).
+  """
+
+  decay_steps: int
+  decay_rate: float
+  step_offset: int = 0
+
+  def __post_init__(self):
+    if self.decay_steps < 1:
+      raise ConfigError('StaircaseExponentialDecay decay_steps must be >= 1, '
+                        f'got {self.decay_steps}.')
+    if not 0.0 < self.decay_rate <= 1.0:
+      raise ConfigError('StaircaseExponentialDecay decay_rate must be in '
+                        f'(0, 1], got {self.decay_rate}.')
+    if self.step_offset < 0:
+      raise ConfigError('StaircaseExponentialDecay step_offset must be >= 0, '
+                        f'got {self.step_offset}.')
+
+  def __call__(self, base_lr: tf.Tensor, num_updates: tf.Tensor) -> tf.Tensor:
+    """The float32 rate for the update after `num_updates` updates."""
+    global_step = tf.cast(num_updates + self.step_offset, tf.float32)
+    exponent = tf.floor(global_step / tf.constant(self.decay_steps, tf.float32))
+    return base_lr * tf.pow(tf.constant(self.decay_rate, tf.float32), exponent)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochLinearDecay:
+  """Newmu/dcgan_code's `niter` / `niter_decay` schedule, per epoch.
+
+  dcgan_code trains `niter + niter_decay` epochs and, after each finished
+  epoch n_epochs (1-based) with n_epochs > niter, lowers its shared `lrt` by
+  lr / niter_decay. So the epoch with 0-based index e trains with
+
+      lr_e = lr * (1 - max(0, e - niter) / niter_decay)
+
+  (niter + 1 epochs at the full rate, then 0.99, 0.98, ... of it for
+  niter = niter_decay = 100; the rate reaches 0 only after the last epoch).
+  The epoch is `(num_updates + step_offset) // steps_per_epoch`. dcgan_code
+  subtracts in float32 each time; the rate here is computed in float64 and
+  cast once, which may differ from it in the last float32 bit.
+  """
+
+  steps_per_epoch: int
+  constant_epochs: int
+  decay_epochs: int
+  step_offset: int = 0
+
+  def __post_init__(self):
+    if self.steps_per_epoch < 1 or self.decay_epochs < 1:
+      raise ConfigError('EpochLinearDecay steps_per_epoch and decay_epochs '
+                        f'must be >= 1, got {self.steps_per_epoch} and '
+                        f'{self.decay_epochs}.')
+    if self.constant_epochs < 0 or self.step_offset < 0:
+      raise ConfigError('EpochLinearDecay constant_epochs and step_offset '
+                        f'must be >= 0, got {self.constant_epochs} and '
+                        f'{self.step_offset}.')
+
+  def __call__(self, base_lr: tf.Tensor, num_updates: tf.Tensor) -> tf.Tensor:
+    """The float32 rate for the update after `num_updates` updates."""
+    epoch = (tf.cast(num_updates, tf.int64) + self.step_offset) // \
+        self.steps_per_epoch
+    decayed_epochs = tf.maximum(
+        tf.cast(epoch - self.constant_epochs, tf.float64), 0.0)
+    fraction = tf.maximum(1.0 - decayed_epochs / float(self.decay_epochs), 0.0)
+    return tf.cast(tf.cast(base_lr, tf.float64) * fraction, tf.float32)
+
 
 class Adam(Optimizer):
   """Adam (Kingma & Ba 2015) in the two forms the reference code used.
@@ -308,9 +387,12 @@ class Adam(Optimizer):
   Its epsilon is 1e-8 and beta2 0.999 (the class defaults; the DCGAN scripts
   set only lr 2e-4 and b1 0.5).
 
-  The learning rate is a float32 variable: `set_learning_rate` changes it
-  (dcgan_code lowers its shared `lrt` linearly once per epoch during
-  niter_decay epochs).
+  The learning rate is a float32 variable: `set_learning_rate` changes it.
+  An optional `learning_rate_schedule(base_lr, step) -> float32 rate` scales
+  it per update from the optimizer's own `step` counter (checkpointed with
+  the slots, and traced into XLA like any other op): TF1's staircase
+  `exponential_decay` (`StaircaseExponentialDecay`) or dcgan_code's per-epoch
+  linear decay (`EpochLinearDecay`). Without one the rate is the variable.
 
   Args:
     variables: the variables to update.
@@ -321,12 +403,17 @@ class Adam(Optimizer):
     epsilon_placement: 'algorithm1' or 'tf1', as above.
     weight_decay: L2 coefficient added to the gradient as in dcgan_code; 0
       (the default) adds nothing.
+    learning_rate_schedule: optional per-update schedule, a callable
+      `(base_lr float32 tensor, step int64 tensor) -> float32 rate` such as
+      `StaircaseExponentialDecay` or `EpochLinearDecay`.
     name: module name.
   """
 
   def __init__(self, variables: Sequence[tf.Variable], *, learning_rate: float,
                beta1: float, beta2: float, epsilon: float,
                epsilon_placement: str, weight_decay: float = 0.0,
+               learning_rate_schedule: Optional[
+                   Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = None,
                name: Optional[str] = None):
     super().__init__(variables, name=name or 'adam')
     if epsilon_placement not in EPSILON_PLACEMENTS:
@@ -343,6 +430,7 @@ class Adam(Optimizer):
     self._epsilon = float(epsilon)
     self._epsilon_placement = epsilon_placement
     self._weight_decay = float(weight_decay)
+    self._learning_rate_schedule = learning_rate_schedule
     with self.name_scope:
       self._learning_rate = tf.Variable(learning_rate, dtype=tf.float32,
                                         trainable=False, name='learning_rate')
@@ -350,14 +438,19 @@ class Adam(Optimizer):
       self._second_moments = [_zeros_slot(v, 'v') for v in self._params]
 
   def learning_rate(self) -> tf.Tensor:
-    return self._learning_rate.read_value()
+    """The rate the next update will use (after the schedule, if any)."""
+    base = self._learning_rate.read_value()
+    if self._learning_rate_schedule is None:
+      return base
+    return self._learning_rate_schedule(base, self.step.read_value())
 
   def set_learning_rate(self, value) -> None:
+    """Sets the base rate (the schedule, if any, still scales it)."""
     self._learning_rate.assign(value)
 
   def apply(self, gradients: Sequence[tf.Tensor]) -> None:
     gradients = self._check_gradients(gradients)
-    learning_rate = self._learning_rate.read_value()
+    learning_rate = self.learning_rate()
     for variable, m, v, gradient in zip(self._params, self._first_moments,
                                         self._second_moments, gradients):
       dtype = variable.dtype

