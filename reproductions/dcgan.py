@@ -1,0 +1,63 @@
+"""Reproduce Radford et al. 2015, DCGAN (arXiv:1511.06434).
+
+Defaults are those of the authors' code, Newmu/dcgan_code
+faces/train_uncond_dcgan.py with lib/updates.py (each flag's help names its
+source): G projects z ~ U(-1, 1)^100 to 4x4x(8 ngf) and doubles the
+resolution with 5x5 stride-2 fractionally strided convolutions up to 64x64,
+tanh output; D mirrors it with 5x5 stride-2 convolutions and LeakyReLU 0.2;
+batch norm everywhere except G's output and D's input; no pooling, no hidden
+fully connected layers, no biases; ngf = ndf = 128; weights N(0, 0.02);
+Adam lr 2e-4, beta1 0.5 (beta2 0.999, epsilon 1e-8, Algorithm 1), L2 1e-5
+added to every gradient; batch 128; images in [-1, 1]; one discriminator
+update per generator update on separate minibatches; 25 epochs (niter 25,
+niter_decay 0). The paper's section 4 gives the same Adam settings, batch,
+initialisation and LeakyReLU slope; the code fixes the rest.
+
+`--image_size` (16, 32, 64, 128, ...), `--generator_width` (ngf) and
+`--discriminator_width` (ndf) let the same code train MNIST on a CPU and
+faces or bedrooms on a GPU (`--dataset=tfds:<name>` where prepared, or
+`--dataset=folder:<path>`).
+
+Differences from the authors' loop (paper_gans/papers/dcgan.py has the
+details): updates run D, G, D, G, ... where theirs run G, D, G, D, ... (one
+extra generator update at their start, identical afterwards); epochs count
+k + 1 minibatches per generator update as their loop draws them; partial
+batches are dropped; metrics sample G with batch-norm moving averages (the
+final Frechet distance is also given with batch statistics, their way).
+
+Deviations forced by this machine (also in README.md):
+  * LSUN bedrooms, the faces set and Imagenet-1k cannot be downloaded
+    offline: the default data set is MNIST resized (bilinear) to the
+    network's resolution, 1 channel. The paper reports no MNIST number for
+    the unconditional model; the measured claims are sample quality against
+    real-data ceilings and smooth latent walks (section 6.1, Fig. 4).
+
+The run ends with the expected-output check of reproductions/expected/
+dcgan.json (classifier score and Frechet distance of the final samples, and
+the smoothness of latent walks); the exit status is 1 when it fails, 2 for
+bad input, 3 for a NaN. The documented CPU run:
+
+    python reproductions/dcgan.py --image_size=32 --generator_width=32 \
+        --discriminator_width=32 --steps=1000 --checkpoint_every=250 \
+        --sample_every=250
+"""
+
+from absl import app
+from absl import flags
+
+from paper_gans import cli
+from paper_gans.papers import dcgan
+
+cli.define_config_flags(dcgan.DCGANConfig)
+cli.define_run_flags(dcgan.NAME)
+FLAGS = flags.FLAGS
+
+
+def main(argv) -> int:
+  del argv
+  config = cli.config_from_flags(dcgan.DCGANConfig)
+  return cli.launch(dcgan, config, FLAGS)
+
+
+if __name__ == '__main__':
+  app.run(cli.main_wrapper(main))
