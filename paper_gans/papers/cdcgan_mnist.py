@@ -66,7 +66,6 @@ and at the end on 10,000 (the ceilings' count).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Dict, List, Optional
 
@@ -410,11 +409,7 @@ def ceilings() -> Dict:
 
 def check(metrics: Dict, expected: Dict, full_length: bool) -> Dict[str, Dict]:
   """Compares `metrics` with the thresholds in expected/cdcgan_mnist.json."""
-  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
-      'thresholds']
-  return {name: common.criterion(metrics.get(name), rule['op'], rule['value'],
-                                 rule['why'])
-          for name, rule in thresholds.items()}
+  return common.check_thresholds(metrics, expected, full_length)
 
 
 def save_accuracy_plot(checkpoint_metrics: List[Dict], path: str) -> None:
@@ -459,11 +454,7 @@ def run(config: CDCGANMnistConfig, options: runner.RunOptions,
     images, labels = generate(trainer, config.seed, -2, config.eval_samples)
     row = {'iteration': iteration, **measure(images, labels, config,
                                              evaluator)}
-    rows = [r for r in plots.read_history(metrics_path)
-            if r['iteration'] < iteration]
-    with open(metrics_path, 'w', encoding='utf-8') as f:
-      for r in rows + [row]:
-        f.write(json.dumps(r) + '\n')
+    common.append_checkpoint_metrics(metrics_path, row)
     print(f"[{NAME}] checkpoint {iteration}: class accuracy "
           f"{row['class_accuracy']:.4f} (worst class "
           f"{row['class_accuracy_min_per_class']:.4f}), classifier score "
@@ -490,10 +481,6 @@ def run(config: CDCGANMnistConfig, options: runner.RunOptions,
   metrics['real_data_ceilings'] = ceilings()
   full_length = options.steps >= steps_for(config)
   results = check(metrics, common.load_expected(EXPECTED_PATH), full_length)
-  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
-                      'passed': all(r['passed'] for r in results.values()),
-                      'criteria': results}
-  common.write_metrics(workdir, metrics)
   ceiling = metrics['real_data_ceilings']
   print(f"[{NAME}] {FINAL_SAMPLES} samples: class accuracy "
         f"{metrics['class_accuracy']:.4f} (real test images "
@@ -503,9 +490,5 @@ def run(config: CDCGANMnistConfig, options: runner.RunOptions,
         f"{ceiling['classifier_score_10000']:.3f}); Frechet distance "
         f"{metrics['frechet_distance']:.3f} (real "
         f"{ceiling['frechet_distance_10000']:.3f})", flush=True)
-  print(f"[{NAME}] expected-output check ({metrics['check']['applied']} "
-        f'thresholds, {EXPECTED_PATH}):')
-  print(common.format_check(results), flush=True)
-  if not run_check:
-    return 0
-  return 0 if metrics['check']['passed'] else 1
+  return common.conclude(NAME, workdir, metrics, results, full_length,
+                         EXPECTED_PATH, run_check)

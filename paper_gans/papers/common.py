@@ -59,3 +59,68 @@ def criterion(measured: Optional[float], op: str, threshold: float,
   passed = measured >= threshold if op == '>=' else measured <= threshold
   return {'measured': float(measured), 'op': op, 'threshold': threshold,
           'why': why, 'passed': bool(passed)}
+
+
+def check_thresholds(metrics: Dict, expected: Dict,
+                     full_length: bool) -> Dict[str, Dict]:
+  """Compares `metrics` with an expected-output file's thresholds.
+
+  Args:
+    metrics: measured values by name.
+    expected: the parsed reproductions/expected/<name>.json, whose
+      'full_run' and 'short_cpu_run' each hold
+      `thresholds: {name: {op, value, why}}`.
+    full_length: True applies 'full_run', False 'short_cpu_run'.
+
+  Returns:
+    {name: criterion(...)} for every threshold.
+  """
+  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
+      'thresholds']
+  return {name: criterion(metrics.get(name), rule['op'], rule['value'],
+                          rule['why'])
+          for name, rule in thresholds.items()}
+
+
+def append_checkpoint_metrics(path: str, row: Dict) -> None:
+  """Writes `row` as the last line of a JSON-lines file of checkpoints.
+
+  Rows from `row['iteration']` on are dropped first, so a run resumed from
+  an earlier checkpoint does not list a checkpoint twice.
+  """
+  rows = []
+  if os.path.exists(path):
+    with open(path, encoding='utf-8') as f:
+      rows = [json.loads(line) for line in f if line.strip()]
+  rows = [r for r in rows if r['iteration'] < row['iteration']]
+  with open(path, 'w', encoding='utf-8') as f:
+    for r in rows + [row]:
+      f.write(json.dumps(r) + '\n')
+
+
+def conclude(name: str, workdir: str, metrics: Dict, results: Dict[str, Dict],
+             full_length: bool, expected_path: str, run_check: bool) -> int:
+  """Records the check in metrics.json, prints it, returns the exit code.
+
+  Args:
+    name: the paper's NAME, for the printed lines.
+    workdir: the run's directory (metrics.json is written there).
+    metrics: the run's measured values; gains a 'check' entry.
+    results: `check_thresholds(...)`'s criteria.
+    full_length: which thresholds were applied.
+    expected_path: the expected-output file, named in the printout.
+    run_check: False reports the check but always returns 0.
+
+  Returns:
+    0 when every criterion passed (or `run_check` is False), else 1.
+  """
+  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
+                      'passed': all(r['passed'] for r in results.values()),
+                      'criteria': results}
+  write_metrics(workdir, metrics)
+  print(f"[{name}] expected-output check ({metrics['check']['applied']} "
+        f'thresholds, {expected_path}):')
+  print(format_check(results), flush=True)
+  if not run_check:
+    return 0
+  return 0 if metrics['check']['passed'] else 1

@@ -72,7 +72,6 @@ Deviations forced by this machine, also in README.md:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Callable, Dict, List, Optional
 
@@ -433,11 +432,7 @@ def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
 
 def check(metrics: Dict, expected: Dict, full_length: bool) -> Dict[str, Dict]:
   """Compares `metrics` with the thresholds in expected/dcgan.json."""
-  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
-      'thresholds']
-  return {name: common.criterion(metrics.get(name), rule['op'], rule['value'],
-                                 rule['why'])
-          for name, rule in thresholds.items()}
+  return common.check_thresholds(metrics, expected, full_length)
 
 
 def save_metric_plot(checkpoint_metrics: List[Dict], ceilings: Dict,
@@ -484,11 +479,7 @@ def run(config: DCGANConfig, options: runner.RunOptions,
       row.update(sample_metrics(generate, config, evaluator))
       row.update(interpolation_metrics(generate, config, evaluator,
                                        real_pair_distance))
-    rows = [r for r in plots.read_history(metrics_path)
-            if r['iteration'] < iteration]
-    with open(metrics_path, 'w', encoding='utf-8') as f:
-      for r in rows + [row]:
-        f.write(json.dumps(r) + '\n')
+    common.append_checkpoint_metrics(metrics_path, row)
     if evaluator is not None:
       print(f"[{NAME}] checkpoint {iteration}: classifier score "
             f"{row['classifier_score']:.3f}, Frechet distance "
@@ -523,13 +514,5 @@ def run(config: DCGANConfig, options: runner.RunOptions,
   full_length = options.steps >= steps_for(config)
   expected = common.load_expected(EXPECTED_PATH)
   results = check(metrics, expected, full_length)
-  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
-                      'passed': all(r['passed'] for r in results.values()),
-                      'criteria': results}
-  common.write_metrics(workdir, metrics)
-  print(f"[{NAME}] expected-output check ({metrics['check']['applied']} "
-        f'thresholds, {EXPECTED_PATH}):')
-  print(common.format_check(results), flush=True)
-  if not run_check:
-    return 0
-  return 0 if metrics['check']['passed'] else 1
+  return common.conclude(NAME, workdir, metrics, results, full_length,
+                         EXPECTED_PATH, run_check)

@@ -66,7 +66,6 @@ generator's 500 // k of its updates (one pass over the 50,000 images).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Dict, List, Optional
 
@@ -375,11 +374,7 @@ def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
 
 def check(metrics: Dict, expected: Dict, full_length: bool) -> Dict[str, Dict]:
   """Compares `metrics` with the thresholds in expected/goodfellow2014.json."""
-  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
-      'thresholds']
-  return {name: common.criterion(metrics.get(name), rule['op'], rule['value'],
-                                 rule['why'])
-          for name, rule in thresholds.items()}
+  return common.check_thresholds(metrics, expected, full_length)
 
 
 def save_parzen_plot(checkpoint_metrics: List[Dict], config, path: str,
@@ -437,10 +432,7 @@ def run(config: Goodfellow2014Config, options: runner.RunOptions,
            'learning_rate': float(
                trainer.discriminator_optimizer.learning_rate().numpy()),
            'momentum': float(trainer.discriminator_optimizer.momentum().numpy())}
-    rows = [r for r in _read_jsonl(metrics_path) if r['iteration'] < iteration]
-    with open(metrics_path, 'w', encoding='utf-8') as f:
-      for r in rows + [row]:
-        f.write(json.dumps(r) + '\n')
+    common.append_checkpoint_metrics(metrics_path, row)
     print(f"[{NAME}] checkpoint {iteration} (epoch {row['epoch']:.1f}): "
           f"Parzen log-likelihood {row['parzen_log_likelihood']:.1f} +- "
           f"{row['parzen_std_error']:.1f} (sigma {row['parzen_sigma']:.4f}, "
@@ -461,19 +453,11 @@ def run(config: Goodfellow2014Config, options: runner.RunOptions,
   full_length = options.steps >= steps_for(config)
   expected = common.load_expected(EXPECTED_PATH)
   results = check(metrics, expected, full_length)
-  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
-                      'passed': all(r['passed'] for r in results.values()),
-                      'criteria': results}
-  common.write_metrics(workdir, metrics)
   if metrics['parzen_log_likelihood'] is not None:
     print(f"[{NAME}] Parzen log-likelihood on MNIST test: "
           f"{metrics['parzen_log_likelihood']:.1f} +- "
           f"{metrics['parzen_std_error']:.1f} after {metrics['epochs']:.1f} "
           'epochs (paper Table 1: adversarial nets 225 +- 2, Deep GSN 214 +- '
           '1.1, DBN 138 +- 2, Stacked CAE 121 +- 1.6)', flush=True)
-  print(f"[{NAME}] expected-output check ({metrics['check']['applied']} "
-        f'thresholds, {EXPECTED_PATH}):')
-  print(common.format_check(results), flush=True)
-  if not run_check:
-    return 0
-  return 0 if metrics['check']['passed'] else 1
+  return common.conclude(NAME, workdir, metrics, results, full_length,
+                         EXPECTED_PATH, run_check)

@@ -39,7 +39,6 @@ Deviations forced by this machine, also listed in the README:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Dict, List, Optional
 
@@ -317,13 +316,7 @@ def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
 
 def check(metrics: Dict, expected: Dict, full_length: bool) -> Dict[str, Dict]:
   """Compares `metrics` with the thresholds in expected/wgan_clip.json."""
-  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
-      'thresholds']
-  results = {}
-  for name, rule in thresholds.items():
-    results[name] = common.criterion(metrics.get(name), rule['op'],
-                                     rule['value'], rule['why'])
-  return results
+  return common.check_thresholds(metrics, expected, full_length)
 
 
 def save_estimate_plot(history, checkpoint_metrics, config, path) -> None:
@@ -378,10 +371,7 @@ def run(config: WGANClipConfig, options: runner.RunOptions,
            'wasserstein_estimate': float(np.median(window)),
            'frechet_distance': (checkpoint_frechet_distance(
                trainer, config, evaluator) if evaluator else None)}
-    rows = [r for r in _read_jsonl(metrics_path) if r['iteration'] < iteration]
-    with open(metrics_path, 'w', encoding='utf-8') as f:
-      for r in rows + [row]:
-        f.write(json.dumps(r) + '\n')
+    common.append_checkpoint_metrics(metrics_path, row)
     print(f"[{NAME}] checkpoint {iteration}: Wasserstein estimate "
           f"{row['wasserstein_estimate']:.5f}"
           + (f", Frechet distance {row['frechet_distance']:.3f}"
@@ -405,13 +395,5 @@ def run(config: WGANClipConfig, options: runner.RunOptions,
   full_length = options.steps >= steps_for(config)
   expected = common.load_expected(EXPECTED_PATH)
   results = check(metrics, expected, full_length)
-  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
-                      'passed': all(r['passed'] for r in results.values()),
-                      'criteria': results}
-  common.write_metrics(workdir, metrics)
-  print(f"[{NAME}] expected-output check ({metrics['check']['applied']} "
-        f'thresholds, {EXPECTED_PATH}):')
-  print(common.format_check(results), flush=True)
-  if not run_check:
-    return 0
-  return 0 if metrics['check']['passed'] else 1
+  return common.conclude(NAME, workdir, metrics, results, full_length,
+                         EXPECTED_PATH, run_check)

@@ -67,8 +67,6 @@ Not reproduced (also in the README):
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -622,14 +620,6 @@ def check(metrics: Dict, expected: Dict, full_length: bool,
           for name, rule in rules.items()}
 
 
-def _write_checkpoint_metrics(path: str, row: Dict) -> None:
-  rows = [r for r in plots.read_history(path)
-          if r['iteration'] < row['iteration']]
-  with open(path, 'w', encoding='utf-8') as f:
-    for r in rows + [row]:
-      f.write(json.dumps(r) + '\n')
-
-
 def _train(config: WGANGPConfig, options: runner.RunOptions,
            compile_mode: str, name: str, evaluator=None):
   """Trains one run in options.workdir; returns (trainer, history)."""
@@ -646,7 +636,7 @@ def _train(config: WGANGPConfig, options: runner.RunOptions,
           trainer, config, config.eval_samples, evaluator))
     else:
       return
-    _write_checkpoint_metrics(metrics_path, row)
+    common.append_checkpoint_metrics(metrics_path, row)
     shown = ', '.join(f'{k} {v:.4g}' for k, v in row.items()
                       if k not in ('iteration', 'num_samples', 'num_modes'))
     print(f'[{name}] checkpoint {iteration}: {shown}', flush=True)
