@@ -192,12 +192,19 @@ def find_checkpoint(workdir: str, checkpoint: Optional[str] = None) -> str:
 
 
 def value_range_of(paper, config) -> Optional[Tuple[float, float]]:
-  """The generator's output range: the paper's VALUE_RANGE.
+  """The generator's output range: the paper's `value_range(config)` or
+  VALUE_RANGE.
 
-  VALUE_RANGE is a (low, high) pair, None (2-D points, no range), or a dict
-  {'toy': ..., 'image': ...} for papers with both kinds of data (wgan_gp).
+  A paper whose presets differ in range (cdcgan_mnist: [-1, 1] for the
+  seed preset, [0, 1] for newmu) defines `value_range(config)`, which wins.
+  Otherwise VALUE_RANGE is a (low, high) pair, None (2-D points, no range),
+  or a dict {'toy': ..., 'image': ...} for papers with both kinds of data
+  (wgan_gp).
   """
-  value_range = getattr(paper, 'VALUE_RANGE', None)
+  if callable(getattr(paper, 'value_range', None)):
+    value_range = paper.value_range(config)
+  else:
+    value_range = getattr(paper, 'VALUE_RANGE', None)
   if isinstance(value_range, dict):
     kind = 'toy' if config.dataset in TOY_DATASETS else 'image'
     if kind not in value_range:

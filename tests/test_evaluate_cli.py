@@ -385,3 +385,15 @@ def test_ceiling_selection_follows_resolution_and_sample_count():
                                         conditional=False)
   assert at_16['source'] is None and at_16['frechet_distance'] is None
   assert 'no real-data ceiling at 16x16' in at_16['notes'][0]
+
+
+def test_value_range_follows_the_preset_where_a_paper_defines_it():
+  # cdcgan_mnist's presets differ in range (tanh vs sigmoid output); a
+  # single module constant would misread one of them.
+  from paper_gans.papers import cdcgan_mnist  # pylint: disable=g-import-not-at-top
+  seed = cdcgan_mnist.make_config(preset='seed')
+  newmu = cdcgan_mnist.make_config(preset='newmu')
+  assert evaluate.value_range_of(cdcgan_mnist, seed) == (-1.0, 1.0)
+  assert evaluate.value_range_of(cdcgan_mnist, newmu) == (0.0, 1.0)
+  assert evaluate.value_range_of(wgan_clip, wgan_clip.WGANClipConfig()) == (
+      -1.0, 1.0)

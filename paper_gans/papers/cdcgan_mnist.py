@@ -213,8 +213,8 @@ def value_range(config: CDCGANMnistConfig):
   return (0.0, 1.0) if config.preset == 'newmu' else (-1.0, 1.0)
 
 
-# The default (seed) preset's range. `python -m paper_gans.evaluate` reads
-# this module constant, so it is right for seed runs only; see the README.
+# The default (seed) preset's range; `value_range(config)` above is what
+# the run and `python -m paper_gans.evaluate` use for each preset.
 VALUE_RANGE = (-1.0, 1.0)
 RESIZE_METHOD = 'resize'  # Unused: MNIST stays at 28 x 28.
 # Reference trajectories (paper_gans/reference.py). The seed nets have fixed
