@@ -38,11 +38,16 @@ def save_image_grid(images: np.ndarray, path: str, rows: int,
   """Saves a grid of images as a PNG (one row per `rows`)."""
   grid = image_grid(to_unit_range(images, value_range), rows)
   height, width = grid.shape[:2]
-  scale = 4.0 / max(height, width) * 2.0
-  fig = plt.figure(figsize=(max(width * scale, 2.0), max(height * scale, 2.0)),
-                   dpi=100)
-  ax = fig.add_axes([0.06 if row_labels else 0, 0, 0.94 if row_labels else 1,
-                     0.93 if title else 1])
+  scale = 8.0 / max(height, width)  # inches per grid pixel: 8 in at most
+  # The axes take this share of the figure; the rest is for the row labels
+  # (left) and the title (top). The figure is sized so that the axes have
+  # the grid's own aspect ratio: otherwise imshow's equal aspect pushes the
+  # grid's last row out of the figure.
+  axes_width = 0.94 if row_labels else 1.0
+  axes_height = 0.93 if title else 1.0
+  fig = plt.figure(figsize=(max(width * scale / axes_width, 2.0),
+                            max(height * scale / axes_height, 2.0)), dpi=100)
+  ax = fig.add_axes([1.0 - axes_width, 0, axes_width, axes_height])
   if grid.shape[-1] == 1:
     ax.imshow(grid[..., 0], cmap='gray', vmin=0, vmax=1, interpolation='nearest')
   else:
