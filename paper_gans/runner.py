@@ -39,10 +39,11 @@ HISTORY_FILE = 'history.jsonl'
 CHECKPOINT_DIR = 'checkpoints'
 
 # Config keys that may differ when a stopped run is resumed: they change how
-# long it runs or how often it reports, not what it computes.
-RESUMABLE_KEYS = ('steps', 'epochs', 'log_every', 'sample_every',
-                  'checkpoint_every', 'keep_checkpoints', 'overwrite',
-                  'workdir')
+# long it runs or how often it reports, not what it computes. 'iterations'
+# is a run length like 'epochs' (WGAN-GP's ITERS: only `steps_for` reads it).
+RESUMABLE_KEYS = ('steps', 'epochs', 'iterations', 'log_every',
+                  'sample_every', 'checkpoint_every', 'keep_checkpoints',
+                  'overwrite', 'workdir')
 
 
 class NonFiniteLossError(RuntimeError):

@@ -32,12 +32,17 @@ The step is compiled with `tf.function(jit_compile=True)` by default
 (`compile_mode='xla'`); 'graph' compiles without XLA and 'eager' runs the
 Python directly for debugging. Stateless random ops give different numbers
 under XLA than outside it, so reference trajectories name their mode.
+On this project's CPU, XLA is not always the fastest mode: it runs some
+dilated convolutions (input gradients of stride-2 5x5 convolutions,
+transposed convolutions, the gradient penalty's second derivative) through
+a slow generic loop, so WGAN-GP's gan_mnist step runs 5x faster with
+'graph' (measured in docs/readme_sections/performance.md).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -173,6 +178,7 @@ class GANTrainer(tf.Module):
                clip_timing: str = 'before_critic_step',
                gradient_penalty_weight: float = 0.0,
                compile_mode: str = 'xla', seed: int = 0,
+               max_unrolled_critic_steps: int = 10,
                name: str = 'trainer'):
     """Builds the trainer.
 
@@ -196,6 +202,12 @@ class GANTrainer(tf.Module):
       gradient_penalty_weight: lambda of WGAN-GP; 0 disables the penalty.
       compile_mode: 'xla', 'graph' or 'eager'.
       seed: the integer all of the run's randomness derives from.
+      max_unrolled_critic_steps: iterations with at most this many critic
+        steps run as one compiled call (critic steps unrolled); longer ones
+        as one call per critic step. 0 always uses one call per step. Both
+        run the same steps with the same seeds: without XLA the bits are
+        the same; with XLA the larger program may round differently in the
+        last bit (measured in tests/test_train.py).
       name: module name.
     """
     super().__init__(name=name)
@@ -239,22 +251,36 @@ class GANTrainer(tf.Module):
                                    name='iteration')
       self.batches_consumed = tf.Variable(0, dtype=tf.int64, trainable=False,
                                           name='batches_consumed')
-    # Each player's update is one compiled call; the critic loop runs in
-    # Python. Measured on the 2-core CPU (TF 2.21, WGAN DCGAN at 32x32,
-    # batch 64): a critic step takes 0.15 s as its own XLA call, but 5.4 s
-    # inside a tf.range loop compiled with XLA (XLA:CPU's while loops), so
-    # a fused critic loop is 35x slower here. Per-step calls cost one
-    # dispatch each (well under a millisecond) and keep 5 and 100 critic
-    # steps on the same compiled function (no retracing).
+    if max_unrolled_critic_steps < 0:
+      raise ConfigError('max_unrolled_critic_steps must be >= 0, got '
+                        f'{max_unrolled_critic_steps}.')
+    self.max_unrolled_critic_steps = int(max_unrolled_critic_steps)
+    # A generator iteration with k <= max_unrolled_critic_steps critic steps
+    # is ONE compiled call: the k critic steps and the generator step
+    # unrolled in order (traced once per distinct k), with the iteration's
+    # seed and the loss stacking inside it, so an iteration makes one
+    # dispatch and no eager ops besides reading the data. Measured on the
+    # 2-core CPU (docs/readme_sections/performance.md), nearly idle: the
+    # WGAN-GP toy step (3 x 512 MLPs, batch 256, k = 5) 0.127 s per
+    # iteration unrolled vs 0.142 s with one call per update (1.12x), the
+    # conditional DCGAN 1.05x; under a load average of 8-12 the gain is
+    # lost in the noise. The first call compiles longer (toy: 9.4 vs 4.2 s
+    # idle). Longer critic loops (WGAN's 100-step warm-up) run one compiled
+    # call per critic step: unrolling 100 steps would compile 100 copies of
+    # the critic, and a tf.range loop compiled with XLA made a critic step
+    # 35x slower on this CPU (WGAN DCGAN at 32x32: 5.4 s vs 0.15 s per
+    # step, XLA:CPU's while loops).
     if compile_mode == 'eager':
       self._critic = self._critic_step
       self._generator = self._generator_step
       self._simultaneous = self._simultaneous_step
+      self._unrolled = self._unrolled_iteration
     else:
       jit = compile_mode == 'xla'
       self._critic = tf.function(self._critic_step, jit_compile=jit)
       self._generator = tf.function(self._generator_step, jit_compile=jit)
       self._simultaneous = tf.function(self._simultaneous_step, jit_compile=jit)
+      self._unrolled = tf.function(self._unrolled_iteration, jit_compile=jit)
 
   # ---- public API ------------------------------------------------------
 
@@ -282,20 +308,50 @@ class GANTrainer(tf.Module):
       Nothing is copied to the host here, so callers decide when to
       synchronise.
     """
-    seed = fold(tf.constant([self.seed, 0], tf.int32), self.iteration)
     k = len(real_images)
     if self.update_order == 'simultaneous':
-      losses = self._simultaneous(real_images[0], real_labels[0], seed)
+      losses = self._simultaneous(real_images[0], real_labels[0])
+    elif k <= self.max_unrolled_critic_steps:
+      return self._unrolled(real_images, real_labels)
     else:
-      steps = [self._critic(real_images[i], real_labels[i], seed,
+      steps = [self._critic(real_images[i], real_labels[i],
                             tf.constant(i, tf.int32)) for i in range(k)]
       losses = {name: tf.stack([step[name] for step in steps])
                 for name in steps[0]}  # each [k]
-      losses['generator_loss'] = self._generator(
-          tf.shape(real_images[0])[0], seed)
+      losses['generator_loss'] = self._generator(tf.shape(real_images[0])[0])
     self.iteration.assign_add(1)
     self.batches_consumed.assign_add(k)
     return losses
+
+  def compiled_functions(self, real_images, real_labels) -> List[Tuple[
+      Callable, tuple, int]]:
+    """The compiled functions one generator iteration calls, with arguments.
+
+    For inspection (paper_gans.benchmark counts FLOPs from their XLA HLO
+    with `function.experimental_get_compiler_ir(*arguments)`); nothing is
+    run or updated.
+
+    Args:
+      real_images, real_labels: as for `train_iteration`, for the current
+        iteration.
+
+    Returns:
+      [(tf.function, arguments, calls per iteration)], in call order.
+
+    Raises:
+      ValueError: in 'eager' mode, where nothing is compiled.
+    """
+    if self.compile_mode == 'eager':
+      raise ValueError("compile_mode 'eager' compiles no functions.")
+    k = len(real_images)
+    if self.update_order == 'simultaneous':
+      return [(self._simultaneous, (real_images[0], real_labels[0]), 1)]
+    if k <= self.max_unrolled_critic_steps:
+      return [(self._unrolled, (real_images, real_labels), 1)]
+    # Every critic step runs the same function (the index is a tensor).
+    return [(self._critic, (real_images[0], real_labels[0],
+                            tf.constant(0, tf.int32)), k),
+            (self._generator, (tf.shape(real_images[0])[0],), 1)]
 
   def generate(self, z: tf.Tensor, labels: Optional[tf.Tensor] = None,
                training: bool = False) -> tf.Tensor:
@@ -318,6 +374,28 @@ class GANTrainer(tf.Module):
           maxval=self.num_classes, dtype=tf.int32)
     return z, labels
 
+  def _iteration_seed(self) -> tf.Tensor:
+    """The seed [2] of the current generator iteration (exact integer ops,
+    so the same inside and outside XLA)."""
+    return fold(tf.constant([self.seed, 0], tf.int32), self.iteration)
+
+  def _unrolled_iteration(self, real_images, real_labels):
+    """A whole generator iteration: k critic steps, then the generator step.
+
+    The same steps, in the same order and with the same seeds, as the
+    one-call-per-step path of `train_iteration`; k is static (the length of
+    `real_images`), so each distinct k is traced once.
+    """
+    k = len(real_images)
+    steps = [self._critic_step(real_images[i], real_labels[i],
+                               tf.constant(i, tf.int32)) for i in range(k)]
+    losses = {name: tf.stack([step[name] for step in steps])
+              for name in steps[0]}  # each [k]
+    losses['generator_loss'] = self._generator_step(tf.shape(real_images[0])[0])
+    self.iteration.assign_add(1)
+    self.batches_consumed.assign_add(k)
+    return losses
+
   def _clip_critic(self):
     for variable in self.discriminator.trainable_variables:
       variable.assign(tf.clip_by_value(variable, -self.clip_value,
@@ -327,9 +405,9 @@ class GANTrainer(tf.Module):
     if hasattr(module, 'apply_constraints'):
       module.apply_constraints()
 
-  def _critic_step(self, real, labels, iteration_seed, index):
+  def _critic_step(self, real, labels, index):
     """Critic step `index` of an iteration: one update on one real batch."""
-    seed = fold(iteration_seed, _CRITIC, index)
+    seed = fold(self._iteration_seed(), _CRITIC, index)
     batch_size = tf.shape(real)[0]
     if not self.num_classes:
       labels = None  # Unconditional networks take no labels.
@@ -374,8 +452,8 @@ class GANTrainer(tf.Module):
                                           seed=fold(seed, _DROPOUT_REAL))
     return losses.wasserstein_gradient_penalty(critic, real, fake, alpha)
 
-  def _generator_step(self, batch_size, iteration_seed):
-    seed = fold(iteration_seed, _GENERATOR)
+  def _generator_step(self, batch_size):
+    seed = fold(self._iteration_seed(), _GENERATOR)
     z, fake_labels = self._generator_inputs(seed, batch_size)
     g_vars = self.generator.trainable_variables
     with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -389,14 +467,14 @@ class GANTrainer(tf.Module):
     self._constrain(self.generator)
     return loss
 
-  def _simultaneous_step(self, real, labels, seed):
+  def _simultaneous_step(self, real, labels):
     """Goodfellow et al.'s code: both players step from one forward pass.
 
     The generator's loss is computed from the same (dropped-out) forward
     pass of the discriminator on the fake batch as the discriminator's own
     loss, as `AdversaryCost2` in goodfeli/adversarial does.
     """
-    seed = fold(seed, _SIMULTANEOUS)
+    seed = fold(self._iteration_seed(), _SIMULTANEOUS)
     batch_size = tf.shape(real)[0]
     if not self.num_classes:
       labels = None  # Unconditional networks take no labels.

@@ -52,6 +52,19 @@ def test_unfinished_run_with_same_config_resumes(tmp_path):
   assert runner.prepare_workdir(workdir, longer, overwrite=False) == 'resume'
 
 
+def test_run_length_in_iterations_may_change_on_resume(tmp_path):
+  # WGAN-GP's config states its run length as `iterations` (the scripts'
+  # ITERS), as others state `epochs`.
+  workdir = str(tmp_path / 'run')
+  os.makedirs(workdir)
+  runner.write_json(os.path.join(workdir, runner.CONFIG_FILE),
+                    dict(CONFIG, iterations=100000))
+  runner.write_json(os.path.join(workdir, runner.STATUS_FILE),
+                    {'finished': False})
+  longer = dict(CONFIG, iterations=200000)
+  assert runner.prepare_workdir(workdir, longer, overwrite=False) == 'resume'
+
+
 def test_unfinished_run_with_other_config_is_refused(tmp_path):
   workdir = str(tmp_path / 'run')
   os.makedirs(workdir)
