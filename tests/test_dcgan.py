@@ -79,6 +79,7 @@ def test_first_adam_step_is_lib_updates_adam_with_l2_on_every_parameter():
     g = 0.3 + l2 * p
     m, s = (1 - b1) * g, (1 - b2) * g * g
     want = p - lr * (m / (1 - b1)) / (np.sqrt(s / (1 - b2)) + e)
+    # float32 Adam vs the float64 formula: a few ulps of relative error.
     np.testing.assert_allclose(v.numpy(), want, rtol=1e-5, atol=1e-9,
                                err_msg=name)
 
@@ -150,6 +151,7 @@ def test_interpolation_latents_are_straight_lines_between_uniform_ends():
   z = dcgan.interpolation_latents(config)
   assert z.shape == (3, 5, 100)
   assert np.all(np.abs(z) <= 1.0)
+  # Linear interpolation in float32 (|z| <= 1): exact up to rounding.
   np.testing.assert_allclose(z[:, 2], 0.5 * (z[:, 0] + z[:, 4]), atol=1e-6)
   np.testing.assert_allclose(z[:, 1], 0.75 * z[:, 0] + 0.25 * z[:, 4],
                              atol=1e-6)
@@ -185,6 +187,7 @@ def test_batch_statistics_sampling_leaves_moving_averages_alone():
     np.testing.assert_array_equal(b, a)
   # Batch statistics over batches of 4, as the authors' gen_samples batches.
   first_batch = trainer.generator(z[:4], training=True).numpy()
+  # Same ops on the same batch, but separately compiled: float32 rounding.
   np.testing.assert_allclose(images[:4], first_batch, atol=1e-6)
   moving = trainer.generator(z[:4], training=False).numpy()
   assert np.abs(images[:4] - moving).max() > 1e-3

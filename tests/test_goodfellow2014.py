@@ -127,6 +127,8 @@ def test_simultaneous_step_is_adversary_cost2_with_one_sgd_step():
       float(d_loss), rel=1e-6)
   assert float(result['generator_loss']) == pytest.approx(float(g_loss),
                                                            rel=1e-6)
+  # The engine's fused float32 update vs `before - 0.1 * grad` computed
+  # separately: rounding only, a few ulps.
   for before, grad, var in zip(d_before, d_grads, d.trainable_variables):
     np.testing.assert_allclose(var.numpy(), before - 0.1 * grad.numpy(),
                                rtol=1e-5, atol=1e-8)
