@@ -28,6 +28,26 @@ def steps_for_epochs(epochs: float, batches_per_epoch: int,
   return iteration
 
 
+def check_image_dataset(dataset: str, paper_name: str, hint: str = '') -> None:
+  """ConfigError (one line) unless `dataset` names image data.
+
+  Args:
+    dataset: the --dataset value: a data set the data layer knows,
+      tfds:<name> or folder:<path>.
+    paper_name: the paper's NAME, for the message.
+    hint: appended to the toy-data message, e.g. ' (see wgan_gp.py)'.
+  """
+  from paper_gans import data  # pylint: disable=g-import-not-at-top
+  if not (dataset in data.KNOWN_DATASETS
+          or dataset.startswith(('tfds:', 'folder:'))):
+    raise ConfigError(
+        f"unknown --dataset '{dataset}'; expected one of "
+        f"{', '.join(data.KNOWN_DATASETS)}, tfds:<name> or folder:<path>.")
+  if dataset in data.TOY_DATASETS:
+    raise ConfigError(f'--dataset {dataset} is 2-D toy data; {paper_name} '
+                      f'trains image models{hint}.')
+
+
 def load_expected(path: str) -> Dict:
   with open(path, encoding='utf-8') as f:
     return json.load(f)

@@ -132,14 +132,7 @@ class DCGANConfig:
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
-    if not (self.dataset in data.KNOWN_DATASETS
-            or self.dataset.startswith(('tfds:', 'folder:'))):
-      raise ConfigError(
-          f"unknown --dataset '{self.dataset}'; expected one of "
-          f"{', '.join(data.KNOWN_DATASETS)}, tfds:<name> or folder:<path>.")
-    if self.dataset in ('8gaussians', '25gaussians', 'swissroll'):
-      raise ConfigError(f'--dataset {self.dataset} is 2-D toy data; dcgan '
-                        'trains image models.')
+    common.check_image_dataset(self.dataset, NAME)
     for name in ('batch_size', 'latent_dim', 'generator_width',
                  'discriminator_width', 'discriminator_steps', 'eval_samples',
                  'interpolation_pairs', 'learning_rate', 'epochs'):

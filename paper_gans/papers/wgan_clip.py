@@ -99,14 +99,7 @@ class WGANClipConfig:
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
-    if not (self.dataset in data.KNOWN_DATASETS
-            or self.dataset.startswith(('tfds:', 'folder:'))):
-      raise ConfigError(
-          f"unknown --dataset '{self.dataset}'; expected one of "
-          f"{', '.join(data.KNOWN_DATASETS)}, tfds:<name> or folder:<path>.")
-    if self.dataset in ('8gaussians', '25gaussians', 'swissroll'):
-      raise ConfigError(f"--dataset {self.dataset} is 2-D toy data; "
-                        'wgan_clip trains image models (see wgan_gp.py).')
+    common.check_image_dataset(self.dataset, NAME, ' (see wgan_gp.py)')
     for name in ('batch_size', 'latent_dim', 'generator_width',
                  'critic_width', 'critic_steps', 'warmup_critic_steps',
                  'critic_boost_every', 'eval_samples'):
