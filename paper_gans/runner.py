@@ -205,6 +205,9 @@ class _SampleGrid:
       self.row_labels = None
 
   def save(self, path: str, title: str, real: Optional[np.ndarray] = None):
+    if getattr(self.trainer, 'fixed_generator_noise_stddev', None) is not None:
+      self._save_fixed(path, title, real)
+      return
     samples = self.trainer.generate(self.z, self.labels)
     if self.is_toy:
       plots.save_toy_samples(samples.numpy(), real if real is not None
@@ -213,6 +216,20 @@ class _SampleGrid:
       plots.save_image_grid(samples.numpy(), path, self.rows,
                             value_range=self.value_range, title=title,
                             row_labels=self.row_labels)
+
+  def _save_fixed(self, path: str, title: str, real: Optional[np.ndarray]):
+    """A fixed generator (real + noise) has no network output to show: the
+    toys draw the real reference points plus the trainer's noise (always
+    the same draw); image runs, which get no reference batch here, save no
+    grid."""
+    if not self.is_toy or real is None:
+      return
+    fakes = self.trainer.fixed_generator_fakes(
+        real, tf.constant([self.trainer.seed, -1])).numpy()
+    stddev = self.trainer.fixed_generator_noise_stddev
+    plots.save_toy_samples(fakes, real, path,
+                           title=f'{title} (fixed generator: real + '
+                           f'{stddev:g} N(0, 1))')
 
 
 def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],

@@ -21,6 +21,11 @@ What differs between the papers is expressed as data:
   updated, not yet clipped.
 * `gradient_penalty_weight`: lambda of WGAN-GP, with alpha ~ U[0, 1] drawn
   once per example.
+* `fixed_generator_noise_stddev`: no generator to train. Each critic step's
+  fake batch is that step's real batch plus N(0, stddev^2) noise, and the
+  generator step only evaluates the generator's loss (igul222/
+  improved_wgan_training gan_toy.py `FIXED_GENERATOR = True`, the setting of
+  the paper's Figure 1 value surfaces).
 
 One gradient tape per player, each differentiating only its own player's
 variables. All randomness (noise, labels, dropout masks, interpolation
@@ -54,6 +59,7 @@ CLIP_TIMINGS = ('before_critic_step', 'after_critic_step')
 
 # Purposes folded into a step's seed, so each random draw has its own stream.
 _NOISE, _LABELS, _DROPOUT_REAL, _DROPOUT_FAKE, _ALPHA = 1, 2, 3, 4, 5
+_FIXED_GENERATOR_NOISE = 6
 _CRITIC, _GENERATOR, _SIMULTANEOUS = 11, 12, 13
 
 LossFn = Callable[..., tf.Tensor]
@@ -155,6 +161,19 @@ def fold(seed: tf.Tensor, *values) -> tf.Tensor:
   return tf.cast(tf.bitwise.bitwise_and(seed, 0x7FFFFFFF), tf.int32)
 
 
+def fixed_generator_fakes(real, seed, stddev: float) -> tf.Tensor:
+  """real + stddev * N(0, 1), the noise drawn from `fold(seed, 6)`.
+
+  gan_toy.py's Generator with FIXED_GENERATOR = True: `real_data + (1. *
+  tf.random_normal(tf.shape(real_data)))`. `GANTrainer` calls it with each
+  critic step's seed; pictures and metrics call it with seeds of their own.
+  """
+  real = tf.cast(real, tf.float32)
+  noise = tf.random.stateless_normal(
+      tf.shape(real), seed=fold(seed, _FIXED_GENERATOR_NOISE))
+  return real + stddev * noise
+
+
 # --------------------------------------------------------------------------
 # The trainer.
 # --------------------------------------------------------------------------
@@ -179,6 +198,7 @@ class GANTrainer(tf.Module):
                gradient_penalty_weight: float = 0.0,
                compile_mode: str = 'xla', seed: int = 0,
                max_unrolled_critic_steps: int = 10,
+               fixed_generator_noise_stddev: Optional[float] = None,
                name: str = 'trainer'):
     """Builds the trainer.
 
@@ -208,6 +228,20 @@ class GANTrainer(tf.Module):
         run the same steps with the same seeds: without XLA the bits are
         the same; with XLA the larger program may round differently in the
         last bit (measured in tests/test_train.py).
+      fixed_generator_noise_stddev: None trains the generator. A value s
+        holds it fixed at the data plus noise, as gan_toy.py's
+        `FIXED_GENERATOR = True` (`fake_data = real_data +
+        1. * tf.random_normal(tf.shape(real_data))`, s = 1): each critic
+        step's fakes are its own real batch plus s * N(0, 1) noise drawn
+        statelessly from the step's seed (the penalty interpolates between
+        that real batch and those fakes), and the generator network is
+        never called nor updated (gan_toy.py's `gen_train_op` is a no-op).
+        'generator_loss' is then the generator loss of the fixed generator
+        (gan_toy.py's `gen_cost`, e.g. -mean D(fake)), EVALUATED after the
+        iteration's critic steps on the last real batch plus fresh noise,
+        never minimised: it keeps the history's columns and shows the
+        critic's progress. Needs update_order 'alternating' and an
+        unconditional generator.
       name: module name.
     """
     super().__init__(name=name)
@@ -228,6 +262,16 @@ class GANTrainer(tf.Module):
     if update_order == 'simultaneous' and (clip_value or gradient_penalty_weight):
       raise ConfigError('clipping and the gradient penalty need '
                         "update_order='alternating'.")
+    if fixed_generator_noise_stddev is not None:
+      if not fixed_generator_noise_stddev > 0:
+        raise ConfigError('fixed_generator_noise_stddev must be > 0, got '
+                          f'{fixed_generator_noise_stddev}.')
+      if update_order != 'alternating':
+        raise ConfigError('a fixed generator (real data plus noise) needs '
+                          "update_order='alternating'.")
+      if getattr(generator, 'num_classes', None):
+        raise ConfigError('a fixed generator (real data plus noise) needs an '
+                          'unconditional generator.')
     self.generator = generator
     self.discriminator = discriminator
     self.generator_optimizer = generator_optimizer
@@ -244,6 +288,9 @@ class GANTrainer(tf.Module):
     self.gradient_penalty_weight = float(gradient_penalty_weight)
     self.compile_mode = compile_mode
     self.seed = int(seed)
+    self.fixed_generator_noise_stddev = (
+        None if fixed_generator_noise_stddev is None
+        else float(fixed_generator_noise_stddev))
     with self.name_scope:
       # Generator iterations completed, and real batches consumed: together
       # they place a resumed run exactly where the stopped one was.
@@ -275,12 +322,15 @@ class GANTrainer(tf.Module):
       self._generator = self._generator_step
       self._simultaneous = self._simultaneous_step
       self._unrolled = self._unrolled_iteration
+      self._fixed_generator = self._fixed_generator_step
     else:
       jit = compile_mode == 'xla'
       self._critic = tf.function(self._critic_step, jit_compile=jit)
       self._generator = tf.function(self._generator_step, jit_compile=jit)
       self._simultaneous = tf.function(self._simultaneous_step, jit_compile=jit)
       self._unrolled = tf.function(self._unrolled_iteration, jit_compile=jit)
+      self._fixed_generator = tf.function(self._fixed_generator_step,
+                                          jit_compile=jit)
 
   # ---- public API ------------------------------------------------------
 
@@ -318,7 +368,11 @@ class GANTrainer(tf.Module):
                             tf.constant(i, tf.int32)) for i in range(k)]
       losses = {name: tf.stack([step[name] for step in steps])
                 for name in steps[0]}  # each [k]
-      losses['generator_loss'] = self._generator(tf.shape(real_images[0])[0])
+      if self.fixed_generator_noise_stddev is not None:
+        losses['generator_loss'] = self._fixed_generator(real_images[k - 1])
+      else:
+        losses['generator_loss'] = self._generator(
+            tf.shape(real_images[0])[0])
     self.iteration.assign_add(1)
     self.batches_consumed.assign_add(k)
     return losses
@@ -349,9 +403,11 @@ class GANTrainer(tf.Module):
     if k <= self.max_unrolled_critic_steps:
       return [(self._unrolled, (real_images, real_labels), 1)]
     # Every critic step runs the same function (the index is a tensor).
-    return [(self._critic, (real_images[0], real_labels[0],
-                            tf.constant(0, tf.int32)), k),
-            (self._generator, (tf.shape(real_images[0])[0],), 1)]
+    critic = (self._critic, (real_images[0], real_labels[0],
+                             tf.constant(0, tf.int32)), k)
+    if self.fixed_generator_noise_stddev is not None:
+      return [critic, (self._fixed_generator, (real_images[k - 1],), 1)]
+    return [critic, (self._generator, (tf.shape(real_images[0])[0],), 1)]
 
   def generate(self, z: tf.Tensor, labels: Optional[tf.Tensor] = None,
                training: bool = False) -> tf.Tensor:
@@ -360,6 +416,22 @@ class GANTrainer(tf.Module):
 
   def sample_latent(self, seed, batch_size: int) -> tf.Tensor:
     return self._sample_latent(seed, batch_size)
+
+  def fixed_generator_fakes(self, real: tf.Tensor, seed) -> tf.Tensor:
+    """The fixed generator's output for `real`: real + s * N(0, 1).
+
+    What every critic step trains against when `fixed_generator_noise_stddev`
+    (s) is set; also for pictures (runner, WGAN-GP's Figure 1).
+
+    Args:
+      real: a real batch [B, ...].
+      seed: a stateless seed [2]; the noise is drawn from
+        `fold(seed, _FIXED_GENERATOR_NOISE)`.
+    """
+    if self.fixed_generator_noise_stddev is None:
+      raise ValueError('this trainer trains its generator; it has no fixed '
+                       'generator.')
+    return fixed_generator_fakes(real, seed, self.fixed_generator_noise_stddev)
 
   # ---- the steps ---------------------------------------------------------
 
@@ -391,7 +463,11 @@ class GANTrainer(tf.Module):
                                tf.constant(i, tf.int32)) for i in range(k)]
     losses = {name: tf.stack([step[name] for step in steps])
               for name in steps[0]}  # each [k]
-    losses['generator_loss'] = self._generator_step(tf.shape(real_images[0])[0])
+    if self.fixed_generator_noise_stddev is not None:
+      losses['generator_loss'] = self._fixed_generator_step(real_images[k - 1])
+    else:
+      losses['generator_loss'] = self._generator_step(
+          tf.shape(real_images[0])[0])
     self.iteration.assign_add(1)
     self.batches_consumed.assign_add(k)
     return losses
@@ -413,8 +489,12 @@ class GANTrainer(tf.Module):
       labels = None  # Unconditional networks take no labels.
     if self.clip_value is not None and self.clip_timing == 'before_critic_step':
       self._clip_critic()
-    z, fake_labels = self._generator_inputs(seed, batch_size)
-    fake = self.generator(z, labels=fake_labels, training=True)
+    if self.fixed_generator_noise_stddev is not None:
+      # gan_toy.py FIXED_GENERATOR: this step's real batch plus noise.
+      fake, fake_labels = self.fixed_generator_fakes(real, seed), None
+    else:
+      z, fake_labels = self._generator_inputs(seed, batch_size)
+      fake = self.generator(z, labels=fake_labels, training=True)
     fake = tf.stop_gradient(fake)
     d_vars = self.discriminator.trainable_variables
     with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -466,6 +546,19 @@ class GANTrainer(tf.Module):
     self.generator_optimizer.apply(grads)
     self._constrain(self.generator)
     return loss
+
+  def _fixed_generator_step(self, real):
+    """A fixed generator's step: its loss on real + noise, no update.
+
+    gan_toy.py with FIXED_GENERATOR = True has no generator parameters, so
+    its `gen_train_op` is `tf.no_op()`; the loss is evaluated only so the
+    history keeps its 'generator_loss' column.
+    """
+    seed = fold(self._iteration_seed(), _GENERATOR)
+    fake = self.fixed_generator_fakes(real, seed)
+    fake_out = self.discriminator(fake, labels=None, training=True,
+                                  seed=fold(seed, _DROPOUT_FAKE))
+    return self._generator_loss(fake_out)
 
   def _simultaneous_step(self, real, labels):
     """Goodfellow et al.'s code: both players step from one forward pass.

@@ -34,16 +34,22 @@ with real and generated samples for both methods side by side, and the
 histograms of their critic parameters (paper Figure 1). Turn it off with
 --noclipping_comparison.
 
+    python reproductions/wgan_gp.py --fixed_generator --steps=1000
+
+(8 Gaussians; --dataset=25gaussians and swissroll too) holds the generator
+fixed at the real data plus N(0, 1) noise, as gan_toy.py's
+FIXED_GENERATOR = True does for the paper's Figure 1 plots: only the critics
+train (both of them), figure1.png shows their value surfaces against the real
+data and its noisy copy, and the check asks whether the critics are close to
+optimal instead of measuring a generator (see reproductions/expected/
+wgan_gp.json, "fixed_generator").
+
 Deviations forced by this machine or the data (also in README.md):
   * Run length: the documented CPU runs are 3,000 generator iterations on
     the toys and 400 on MNIST (--steps), not ITERS; the expected-output
     check then applies its short-run thresholds.
   * MNIST smoke run at --dim=16: gan_mnist.py's DIM 64 costs about 10
     CPU-seconds per generator iteration on this machine.
-  * Figure 1: the paper's value surfaces come from critics trained against a
-    generator held fixed at real data plus noise (gan_toy.py
-    FIXED_GENERATOR = True); ours come from the trained GAN (the script's
-    default FIXED_GENERATOR = False).
   * Image sets other than MNIST are resized to 28 x 28 x 1 for gan_mnist.py's
     nets; the expected-output check has an evaluator for MNIST only.
   * Unseeded NumPy initialisation and data order in the authors' code are

@@ -73,13 +73,14 @@ def make_toy_dataset(start_batch):
   return data.make_dataset('8gaussians', BATCH, seed=0, start_batch=start_batch)
 
 
-def run_toy(workdir, steps, trainer=None, **options):
+def run_toy(workdir, steps, trainer=None, toy_reference=None, **options):
   trainer = trainer or make_trainer()
-  opts = runner.RunOptions(workdir=str(workdir), steps=steps, log_every=5,
-                           sample_every=1000, checkpoint_every=5,
-                           verbose=False, **options)
+  options = dict(dict(log_every=5, sample_every=1000, checkpoint_every=5,
+                      verbose=False), **options)
+  opts = runner.RunOptions(workdir=str(workdir), steps=steps, **options)
   runner.run_training(trainer, make_toy_dataset, opts, {'test': 1},
-                      name='test', value_range=(-2, 2))
+                      name='test', value_range=(-2, 2),
+                      toy_reference=toy_reference)
   with open(os.path.join(str(workdir), runner.HISTORY_FILE)) as f:
     return [json.loads(line) for line in f]
 
@@ -367,3 +368,154 @@ def test_unrolled_iteration_gives_the_numbers_of_one_call_per_step(
   assert int(unrolled.batches_consumed.numpy()) == 12
   assert int(unrolled.discriminator_optimizer.step.numpy()) == 12
   assert int(unrolled.generator_optimizer.step.numpy()) == 4
+
+
+# ---- a fixed generator: real data plus noise (gan_toy.py FIXED_GENERATOR) ----------
+
+def _record_critic_inputs(monkeypatch, trainer):
+  """Records every input the critic sees, and the penalty's (real, fake)."""
+  seen = {'critic': [], 'penalty': []}
+  critic_call = type(trainer.discriminator).__call__
+
+  def recording_critic(self, x, *args, **kwargs):
+    seen['critic'].append(x.numpy())
+    return critic_call(self, x, *args, **kwargs)
+
+  penalty = losses.wasserstein_gradient_penalty
+
+  def recording_penalty(critic_fn, real, fake, alpha):
+    seen['penalty'].append((real.numpy(), fake.numpy()))
+    return penalty(critic_fn, real, fake, alpha)
+
+  monkeypatch.setattr(type(trainer.discriminator), '__call__',
+                      recording_critic)
+  monkeypatch.setattr(losses, 'wasserstein_gradient_penalty',
+                      recording_penalty)
+  return seen
+
+
+def test_fixed_generator_fakes_are_each_steps_real_batch_plus_noise(
+    monkeypatch):
+  # gan_toy.py: fake_data = real_data + 1. * tf.random_normal(shape), with
+  # real_data the batch fed to that critic step; the penalty interpolates
+  # between that real batch and those fakes. Eager mode, so the noise can
+  # be recomputed from the step's seed and compared bit for bit.
+  stddev = 0.5
+  trainer = make_trainer(compile_mode='eager', gradient_penalty_weight=0.1,
+                         fixed_generator_noise_stddev=stddev)
+  seen = _record_critic_inputs(monkeypatch, trainer)
+  real, labels = toy_batches(3)
+  trainer.train_iteration(real, labels)
+  assert len(seen['penalty']) == 3
+  iteration_seed = train.fold(tf.constant([0, 0]), 0)
+  noises = []
+  for step, (penalty_real, penalty_fake) in enumerate(seen['penalty']):
+    # Critic calls per step: real, fake, interpolates (the penalty).
+    critic_real, critic_fake = seen['critic'][3 * step:3 * step + 2]
+    np.testing.assert_array_equal(critic_real, real[step].numpy())
+    np.testing.assert_array_equal(penalty_real, real[step].numpy())
+    np.testing.assert_array_equal(penalty_fake, critic_fake)
+    step_seed = train.fold(iteration_seed, train._CRITIC, step)  # pylint: disable=protected-access
+    noise = tf.random.stateless_normal(
+        [BATCH, 2], seed=train.fold(step_seed, train._FIXED_GENERATOR_NOISE))  # pylint: disable=protected-access
+    np.testing.assert_array_equal(critic_fake,
+                                  (real[step] + stddev * noise).numpy())
+    noises.append(critic_fake - critic_real)
+  # Fresh noise every step.
+  assert len({n.tobytes() for n in noises}) == 3
+  # The generator step only evaluates the loss: one more critic call.
+  assert len(seen['critic']) == 3 * 3 + 1
+
+
+def test_fixed_generator_noise_has_the_requested_stddev():
+  # 2 x 20,000 draws: the sample standard deviation of N(0, s^2) is within
+  # 1% of s with probability > 0.99 (its SD is s / sqrt(2n) = 0.5%).
+  trainer = make_trainer(compile_mode='eager',
+                         fixed_generator_noise_stddev=0.3)
+  real = tf.fill([20000, 2], 2.0)
+  fakes = trainer.fixed_generator_fakes(real, tf.constant([4, 5])).numpy()
+  noise = fakes - 2.0
+  assert abs(noise.mean()) < 0.01
+  assert noise.std() == pytest.approx(0.3, rel=0.01)
+
+
+@pytest.mark.parametrize('compile_mode,unroll', [('xla', 10), ('graph', 0)])
+def test_fixed_generator_trains_the_critic_only(compile_mode, unroll):
+  # Unrolled (one call per iteration) and one call per step.
+  trainer = make_trainer(compile_mode=compile_mode,
+                         gradient_penalty_weight=0.1,
+                         fixed_generator_noise_stddev=1.0,
+                         max_unrolled_critic_steps=unroll)
+  g_before = [v.numpy().copy() for v in trainer.generator.variables]
+  d_before = [v.numpy().copy() for v in trainer.discriminator.variables]
+  for i in range(3):
+    result = trainer.train_iteration(*toy_batches(3, seed=i))
+    assert np.isfinite(float(result['generator_loss']))
+    assert result['discriminator_loss'].shape == (3,)
+  for before, v in zip(g_before, trainer.generator.variables):
+    np.testing.assert_array_equal(before, v.numpy())
+  assert int(trainer.generator_optimizer.step.numpy()) == 0
+  assert int(trainer.discriminator_optimizer.step.numpy()) == 9
+  # Every critic parameter moved but the output bias, which the Wasserstein
+  # loss and the penalty do not depend on (zero gradient).
+  moved = {v.name for before, v in zip(d_before,
+                                       trainer.discriminator.variables)
+           if np.any(before != v.numpy())}
+  assert moved == {v.name for v in trainer.discriminator.variables
+                   if 'layer4/b' not in v.name}
+  assert int(trainer.iteration.numpy()) == 3
+  assert int(trainer.batches_consumed.numpy()) == 9
+
+
+def test_fixed_generator_unrolled_and_per_step_agree():
+  unrolled = make_trainer(compile_mode='graph', gradient_penalty_weight=0.1,
+                          fixed_generator_noise_stddev=1.0)
+  per_step = make_trainer(compile_mode='graph', gradient_penalty_weight=0.1,
+                          fixed_generator_noise_stddev=1.0,
+                          max_unrolled_critic_steps=0)
+  for i in range(2):
+    batches = toy_batches(3, seed=i)
+    a = unrolled.train_iteration(*batches)
+    b = per_step.train_iteration(*batches)
+    for name in a:
+      np.testing.assert_array_equal(a[name].numpy(), b[name].numpy())
+
+
+def test_fixed_generator_run_writes_history_samples_and_resumes(tmp_path):
+  def fixed():
+    return make_trainer(gradient_penalty_weight=0.1,
+                        fixed_generator_noise_stddev=1.0)
+
+  opts = dict(sample_every=5,
+              toy_reference=data.sample_toy('8gaussians', 100, [9, 9]).numpy())
+  history = run_toy(tmp_path / 'run', steps=10, trainer=fixed(), **opts)
+  assert [h['iteration'] for h in history] == list(range(10))
+  assert all(np.isfinite(h['generator_loss']) for h in history)
+  assert sorted(os.listdir(tmp_path / 'run' / 'samples')) == [
+      'iteration_0000005.png', 'iteration_0000010.png']
+  assert os.path.exists(tmp_path / 'run' / 'loss_curves.png')
+  # Stopped at 5 and resumed in a fresh trainer: the same trajectory.
+  run_toy(tmp_path / 'resumed', steps=5, trainer=fixed(), **opts)
+  resumed = run_toy(tmp_path / 'resumed', steps=10, trainer=fixed(), **opts)
+  assert resumed == history
+
+
+def test_fixed_generator_bad_settings_are_config_errors():
+  with pytest.raises(ConfigError, match='fixed_generator_noise_stddev must be'):
+    make_trainer(fixed_generator_noise_stddev=0.0)
+  with pytest.raises(ConfigError, match="needs update_order='alternating'"):
+    make_trainer(update_order='simultaneous',
+                 fixed_generator_noise_stddev=1.0)
+  generator = wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=0)
+  generator.num_classes = 10
+  with pytest.raises(ConfigError, match='unconditional generator'):
+    train.GANTrainer(
+        generator=generator,
+        discriminator=wgan_gp.ToyCritic(hidden_units=WIDTH, seed=1),
+        generator_optimizer=None, discriminator_optimizer=None,
+        discriminator_loss=losses.wasserstein_critic_loss,
+        generator_loss=losses.wasserstein_generator_loss,
+        fixed_generator_noise_stddev=1.0)
+  with pytest.raises(ValueError, match='no fixed generator'):
+    make_trainer(compile_mode='eager').fixed_generator_fakes(
+        tf.zeros([2, 2]), tf.constant([0, 0]))

@@ -107,6 +107,8 @@ def test_mismatched_presets_are_config_errors(overrides, message):
      'gradient_penalty_weight must be > 0'),
     (wgan_gp.make_config(beta1=1.0), 'beta1 must be in'),
     (wgan_gp.make_config(dataset='mnist', split='valid'), 'split'),
+    (wgan_gp.make_config(dataset='mnist', fixed_generator=True),
+     '--fixed_generator'),
 ])
 def test_bad_configs_fail_validation(config, message):
   with pytest.raises(ConfigError, match=message):
@@ -346,6 +348,161 @@ def test_check_rejects_an_untrained_mnist_generator():
 def test_check_fails_a_missing_metric():
   results = wgan_gp.check({}, EXPECTED, False, '8gaussians')
   assert results and not any(r['passed'] for r in results.values())
+
+
+# ---- the fixed generator (gan_toy.py FIXED_GENERATOR = True) ---------------
+
+def test_fixed_generator_is_gan_toy_py_real_data_plus_unit_noise():
+  config = wgan_gp.make_config(fixed_generator=True)
+  config.validate()
+  assert not wgan_gp.WGANGPConfig().fixed_generator  # the script's False
+  trainer = wgan_gp.build_trainer(config, compile_mode='eager')
+  # fake_data = real_data + (1.*tf.random_normal(tf.shape(real_data))).
+  assert trainer.fixed_generator_noise_stddev == 1.0
+  assert trainer.gradient_penalty_weight == pytest.approx(0.1)
+  # The weight-clipping companion holds the generator fixed too.
+  companion = wgan_gp.clipping_companion(config)
+  companion.validate()
+  companion_trainer = wgan_gp.build_trainer(companion, compile_mode='eager')
+  assert companion_trainer.fixed_generator_noise_stddev == 1.0
+  assert companion_trainer.clip_value == 0.01
+  assert wgan_gp.build_trainer(
+      wgan_gp.make_config(), 'eager').fixed_generator_noise_stddev is None
+
+
+def test_exact_wasserstein1_finds_the_optimal_assignment():
+  # The identity pairing costs sqrt(10) per point; the crossed one 1.
+  a = np.array([[0.0, 0.0], [3.0, 0.0]])
+  b = np.array([[3.0, 1.0], [0.0, 1.0]])
+  assert wgan_gp.exact_wasserstein1(a, b) == pytest.approx(1.0)
+
+
+class _RadialCritic(tf.Module):
+  """D(x) = -scale ||x||: the optimal critic (Kantorovich potential, scaled)
+  when all real mass sits at the origin and fake = real + noise."""
+
+  def __init__(self, scale):
+    super().__init__()
+    self.scale = scale
+
+  def __call__(self, x):
+    return -self.scale * tf.norm(x, axis=1)
+
+
+class _LinearCritic(tf.Module):
+  """D(x) = x . (1, 1): blind to noise that is symmetric about the data."""
+
+  def __call__(self, x):
+    return tf.reduce_sum(x, axis=1)
+
+
+def _origin_points(count=1000):
+  rng = np.random.default_rng(0)
+  real = 1e-3 * rng.normal(size=(count, 2))
+  fake = real + rng.normal(size=(count, 2))
+  alpha = rng.uniform(size=(count, 1))
+  return real, fake, alpha * real + (1 - alpha) * fake
+
+
+def test_fixed_generator_metrics_of_an_optimal_and_a_blind_critic():
+  points = _origin_points()
+  w1 = wgan_gp.exact_wasserstein1(points[0], points[1])
+  # W1 from a (near) point mass to its noisy copy is E||noise|| ~ 1.2533.
+  assert w1 == pytest.approx(np.sqrt(np.pi / 2), rel=0.05)
+  # The penalised optimum: the optimal critic scaled to 1 + W1 / (2 lambda).
+  lam = 0.1
+  optimal = wgan_gp.fixed_generator_critic_metrics(
+      _RadialCritic(1.0 + w1 / (2 * lam)), points, w1, lam)
+  # Exactly 1 in exact arithmetic; float32 and the assignment: 1e-3 slack.
+  assert optimal['optimality'] == pytest.approx(1.0, abs=1e-3)
+  assert optimal['gradient_norm_relative_error'] < 1e-3
+  # Unscaled, the same critic is still optimal, but its norm (1) is not the
+  # penalised optimum's (7.3): the gradient-norm criterion sees that.
+  unscaled = wgan_gp.fixed_generator_critic_metrics(_RadialCritic(1.0),
+                                                    points, w1, lam)
+  assert unscaled['optimality'] == pytest.approx(1.0, abs=1e-3)
+  assert unscaled['gradient_norm_relative_error'] > 0.8
+  blind = wgan_gp.fixed_generator_critic_metrics(_LinearCritic(), points, w1)
+  assert abs(blind['optimality']) < 0.1
+  assert 'gradient_norm_relative_error' not in blind  # no penalty
+  expected_metrics = {'fixed_generator_critics': {
+      'gradient_penalty_critic': optimal, 'weight_clipping_critic': blind}}
+  results = wgan_gp.check_fixed_generator(expected_metrics, EXPECTED,
+                                          '8gaussians')
+  assert sorted(results) == sorted(
+      EXPECTED['fixed_generator']['8gaussians']['thresholds'])
+  assert all(r['passed'] for r in results.values()), results
+  # The same critics the other way round fail every criterion.
+  swapped = {'fixed_generator_critics': {
+      'gradient_penalty_critic': dict(blind, gradient_norm_relative_error=(
+          unscaled['gradient_norm_relative_error'])),
+      'weight_clipping_critic': optimal}}
+  results = wgan_gp.check_fixed_generator(swapped, EXPECTED, '8gaussians')
+  assert not any(r['passed'] for r in results.values()), results
+
+
+def test_fixed_generator_check_without_the_companion():
+  metrics = {'fixed_generator_critics': {'gradient_penalty_critic': {
+      'optimality': 0.9, 'gradient_norm_relative_error': 0.01}}}
+  results = wgan_gp.check_fixed_generator(metrics, EXPECTED, '8gaussians')
+  assert 'optimality_gain_over_weight_clipping' not in results
+  assert results and all(r['passed'] for r in results.values())
+  # --mode=wgan: no penalised critic, nothing to check.
+  assert wgan_gp.check_fixed_generator(
+      {'fixed_generator_critics': {'weight_clipping_critic': {
+          'optimality': 0.4}}}, EXPECTED, '8gaussians') == {}
+
+
+@pytest.mark.parametrize('dataset', ['8gaussians', '25gaussians',
+                                     'swissroll'])
+def test_fixed_generator_check_rejects_untrained_critics(dataset):
+  """The initial critics (what the check must never accept) fail it."""
+  config = wgan_gp.make_config(dataset=dataset, fixed_generator=True)
+  fixed = wgan_gp.FixedGeneratorEvaluation(config)
+  critics = {
+      'gradient_penalty_critic': fixed.critic_metrics(
+          wgan_gp.build_trainer(config, 'eager')),
+      'weight_clipping_critic': fixed.critic_metrics(wgan_gp.build_trainer(
+          wgan_gp.clipping_companion(config), 'eager'))}
+  results = wgan_gp.check_fixed_generator(
+      {'fixed_generator_critics': critics}, EXPECTED, dataset)
+  assert results and not any(r['passed'] for r in results.values()), results
+
+
+def test_fixed_generator_run_writes_figure1_and_checks_the_critics(tmp_path):
+  """Two iterations of narrow nets: figure1.png, no generator metrics, and
+  a check that fails (critics this far from optimal must not pass)."""
+  from paper_gans import runner  # pylint: disable=g-import-not-at-top
+  config = wgan_gp.make_config(fixed_generator=True, dim=8, batch_size=16)
+  options = runner.RunOptions(workdir=str(tmp_path), steps=2, log_every=1,
+                              sample_every=1, checkpoint_every=1,
+                              verbose=False)
+  code = wgan_gp.run(config, options, compile_mode='graph')
+  assert code == 1
+  assert os.path.exists(tmp_path / 'figure1.png')
+  assert os.path.exists(tmp_path / wgan_gp.COMPANION_DIR / 'history.jsonl')
+  assert sorted(os.listdir(tmp_path / 'samples')) == [
+      'iteration_0000001.png', 'iteration_0000002.png']
+  with open(tmp_path / 'metrics.json', encoding='utf-8') as f:
+    metrics = json.load(f)
+  assert metrics['fixed_generator'] is True
+  assert 'modes_covered' not in metrics
+  assert metrics['check']['applied'] == 'fixed_generator'
+  assert sorted(metrics['check']['criteria']) == sorted(
+      EXPECTED['fixed_generator']['8gaussians']['thresholds'])
+  assert not metrics['check']['passed']
+  critics = metrics['fixed_generator_critics']
+  assert critics['wasserstein1_exact'] > 0
+  assert set(critics) >= {'gradient_penalty_critic', 'weight_clipping_critic'}
+  # Per checkpoint, the critic metrics instead of the generator's.
+  rows = plots_rows(tmp_path / wgan_gp.CHECKPOINT_METRICS_FILE)
+  assert [r['iteration'] for r in rows] == [1, 2]
+  assert 'optimality' in rows[0] and 'modes_covered' not in rows[0]
+
+
+def plots_rows(path):
+  with open(path, encoding='utf-8') as f:
+    return [json.loads(line) for line in f if line.strip()]
 
 
 # ---- the reference trajectory ----------------------------------------------

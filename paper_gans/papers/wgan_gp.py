@@ -47,11 +47,22 @@ and generated (green) samples (1,000 of each; the authors plot one batch of
 256), for both runs side by side, with the histograms of their critic
 parameters below.
 
+The paper's Figure 1a trains its critics "to optimality" against a
+generator "held fixed at the real data plus Gaussian noise": gan_toy.py's
+`FIXED_GENERATOR = True`, where `fake_data = real_data + 1. * tf.random_
+normal(tf.shape(real_data))` (each critic step's own real batch plus fresh
+N(0, 1) noise, the penalty interpolating between the two), the generator has
+no parameters and `gen_train_op` is `tf.no_op()`. `--fixed_generator` runs
+exactly that (GANTrainer's `fixed_generator_noise_stddev=1`), for the
+gradient-penalty critic and its weight-clipping companion; the default is the
+script's `FIXED_GENERATOR = False`, a trained generator. The generator's mode
+and quality metrics mean nothing then; the run measures the critics instead
+(`fixed_generator_critic_metrics`: how close each is to an optimal critic,
+from the exact Wasserstein distance of the evaluation points, and the
+penalised critic's gradient norm against the one the penalty predicts) and
+checks them (`check_fixed_generator`).
+
 Not reproduced (also in the README):
-* The paper's Figure 1a trains critics "to optimality" against a generator
-  held fixed at the real data plus Gaussian noise (gan_toy.py
-  `FIXED_GENERATOR = True`); our figure shows a trained generator, gan_toy.py's
-  default `FIXED_GENERATOR = False`.
 * gan_toy.py's `MODE = 'dcgan'` option does not exist in that file (only
   'wgan' and 'wgan-gp'); gan_mnist.py's 'wgan' and 'dcgan' modes add batch
   norm and are not built here.
@@ -90,6 +101,9 @@ MODES = ('wgan-gp', 'wgan')
 PRESET_NAMES = ('gan_toy', 'gan_mnist', 'algorithm1')
 TOY_DATASETS = data.TOY_DATASETS
 MNIST_IMAGE_SIZE = 28  # gan_mnist.py OUTPUT_DIM = 784 = 28 * 28, one channel.
+# gan_toy.py Generator with FIXED_GENERATOR: real_data + (1.*tf.random_normal(
+# tf.shape(real_data))).
+FIXED_GENERATOR_NOISE_STDDEV = 1.0
 
 # The authors' per-experiment settings. Every value is the script's constant.
 PRESETS = {
@@ -187,6 +201,11 @@ class WGANGPConfig:
   split: str = paper_field(
       'train', "gan_mnist.py via tflib/mnist.py: 'train[:50000]' for mnist",
       'training split of an image set (unused for the toys)')
+  fixed_generator: bool = paper_field(
+      False, 'gan_toy.py FIXED_GENERATOR = False',
+      'toys: hold the generator fixed at the real data plus N(0, 1) noise '
+      'and train only the critics, as gan_toy.py FIXED_GENERATOR = True does '
+      "for the paper's Figure 1 plots")
   clipping_comparison: bool = paper_field(
       True, "ours: paper Figure 1's weight-clipping side, gan_toy.py MODE "
       "'wgan' trained for the same iterations in <workdir>/weight_clipping",
@@ -216,6 +235,9 @@ class WGANGPConfig:
     if self.mode == 'wgan' and not toy:
       raise ConfigError("--mode=wgan is gan_toy.py's weight clipping and "
                         f"needs a toy data set, not '{self.dataset}'.")
+    if self.fixed_generator and not toy:
+      raise ConfigError("--fixed_generator is gan_toy.py's FIXED_GENERATOR "
+                        f"and needs a toy data set, not '{self.dataset}'.")
     if self.clipping_comparison and not (toy and self.mode == 'wgan-gp'):
       raise ConfigError('--clipping_comparison trains the toy weight-clipping '
                         'companion of a wgan-gp run; it needs a toy data set '
@@ -413,6 +435,8 @@ def build_trainer(config: WGANGPConfig,
       generator_loss=losses.wasserstein_generator_loss,
       latent_distribution='normal', update_order='alternating',
       critic_steps_schedule=train.constant_schedule(config.critic_steps),
+      fixed_generator_noise_stddev=(FIXED_GENERATOR_NOISE_STDDEV
+                                    if config.fixed_generator else None),
       compile_mode=compile_mode, seed=config.seed, **constraint)
 
 
@@ -548,7 +572,7 @@ def save_figure1(panels: List[Dict], real: np.ndarray, path: str,
   """Value surfaces with samples (top) and critic-parameter histograms.
 
   Each panel: {'label', 'critic', 'samples' [N, 2], 'clip_value' or None,
-  'summary' (one line)}.
+  'summary' (one line)}, optionally 'samples_label' (default 'generated').
   """
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   fig, axes = plt.subplots(2, len(panels), figsize=(5.2 * len(panels), 8.6),
@@ -562,7 +586,7 @@ def save_figure1(panels: List[Dict], real: np.ndarray, path: str,
                linewidths=0.6, label='real')
     samples = panel['samples']
     ax.scatter(samples[:, 0], samples[:, 1], c='green', marker='+', s=12,
-               linewidths=0.6, label='generated')
+               linewidths=0.6, label=panel.get('samples_label', 'generated'))
     ax.set_xlim(-TOY_GRID_RANGE, TOY_GRID_RANGE)
     ax.set_ylim(-TOY_GRID_RANGE, TOY_GRID_RANGE)
     ax.set_aspect('equal')
@@ -587,6 +611,157 @@ def save_figure1(panels: List[Dict], real: np.ndarray, path: str,
   os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
   fig.savefig(path)
   plt.close(fig)
+
+
+# --------------------------------------------------------------------------
+# A fixed generator (gan_toy.py FIXED_GENERATOR = True): the critics alone.
+# --------------------------------------------------------------------------
+
+# Fixed evaluation streams of the fixed-generator metrics.
+_EVAL_FIXED_NOISE, _EVAL_ALPHA = -6, -7
+
+
+def fixed_generator_points(config: WGANGPConfig,
+                           count: int = TOY_EVAL_SAMPLES
+                           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(real, fake, interpolates), each [count, 2], for the critic metrics.
+
+  fake = real + noise as the fixed generator makes it; interpolates =
+  alpha real + (1 - alpha) fake with alpha ~ U[0, 1] per pair, gan_toy.py's
+  penalty points. Fixed streams, so every checkpoint and both critics of a
+  run (same seed) are measured on the same points.
+  """
+  real = real_toy_samples(config, count)
+  fake = fixed_fakes(config, real)
+  alpha = tf.random.stateless_uniform(
+      [count, 1], seed=tf.constant([config.seed, _EVAL_ALPHA])).numpy()
+  return real, fake, alpha * real + (1.0 - alpha) * fake
+
+
+def fixed_fakes(config: WGANGPConfig, real: np.ndarray) -> np.ndarray:
+  """The fixed generator's output for `real`, from a fixed evaluation seed."""
+  return train.fixed_generator_fakes(
+      real, tf.constant([config.seed, _EVAL_FIXED_NOISE]),
+      FIXED_GENERATOR_NOISE_STDDEV).numpy()
+
+
+def exact_wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
+  """W1 between two equally sized point sets: the optimal assignment's mean
+  Euclidean cost (exact for empirical measures of equal weights).
+
+  scipy is one of the package's dependencies (setup.py).
+  """
+  from scipy import optimize  # pylint: disable=g-import-not-at-top
+  a = np.asarray(a, np.float64)
+  b = np.asarray(b, np.float64)
+  cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)  # [N, N]
+  rows, columns = optimize.linear_sum_assignment(cost)
+  return float(cost[rows, columns].mean())
+
+
+def critic_gradient_norms(critic: tf.Module, points: np.ndarray) -> np.ndarray:
+  """||grad_x D(x)||_2 at each point [N] (the quantity the penalty holds)."""
+  x = tf.constant(points, tf.float32)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    values = critic(x)
+  return tf.norm(tape.gradient(values, x), axis=1).numpy()
+
+
+def fixed_generator_critic_metrics(
+    critic: tf.Module, points: Tuple[np.ndarray, np.ndarray, np.ndarray],
+    wasserstein: float, gradient_penalty_weight: Optional[float] = None
+) -> Dict[str, float]:
+  """How close a critic trained against the fixed generator is to optimal.
+
+  Kantorovich-Rubinstein: for an L-Lipschitz critic D, mean D(real) -
+  mean D(fake) <= L W1(real, fake), with equality for an optimal critic
+  (a Kantorovich potential, scaled). 'optimality' is that ratio, with L the
+  largest gradient norm found at the real, fake and interpolated points
+  (the region the data and the penalty see): 1 for an optimal critic, near
+  0 (or below) for one that has learnt nothing. It is the paper's Figure 1a
+  question asked of a number: does the critic's value surface capture the
+  data distribution ("critics trained with weight clipping fail to capture
+  higher moments")?
+
+  For a penalised critic also the gradient norm on the interpolates. The
+  paper's Proposition 1 says the optimal critic has gradient norm 1 along
+  the lines between coupled points; the penalty lambda E[(||grad|| - 1)^2]
+  is soft, and among rescalings c D* of an optimal critic the penalised
+  objective c W1 - lambda (c - 1)^2 is largest at c = 1 + W1 / (2 lambda).
+  So the prediction is a norm of 1 + W1 / (2 lambda): 1.05 at the paper's
+  lambda 10, but about 5 at gan_toy.py's lambda 0.1 (W1 ~ 0.8 here), which
+  is why a plain "norm near 1" would be the wrong test for the code's
+  config. 'gradient_norm_relative_error' is |mean norm / prediction - 1|.
+
+  Args:
+    critic: the critic module.
+    points: `fixed_generator_points(...)`.
+    wasserstein: `exact_wasserstein1(real, fake)` of those points.
+    gradient_penalty_weight: lambda, or None for a weight-clipped critic.
+  """
+  real, fake, interpolates = points
+  estimate = float(np.mean(critic(tf.constant(real, tf.float32)).numpy())
+                   - np.mean(critic(tf.constant(fake, tf.float32)).numpy()))
+  on_interpolates = critic_gradient_norms(critic, interpolates)
+  largest = float(max(np.max(on_interpolates),
+                      np.max(critic_gradient_norms(critic, real)),
+                      np.max(critic_gradient_norms(critic, fake))))
+  out = {
+      'critic_estimate': estimate,
+      'gradient_norm_max': largest,
+      'gradient_norm_mean_interpolates': float(np.mean(on_interpolates)),
+      'gradient_norm_cv_interpolates': float(
+          np.std(on_interpolates) / max(np.mean(on_interpolates), 1e-12)),
+      'optimality': estimate / max(largest * wasserstein, 1e-12),
+  }
+  if gradient_penalty_weight:
+    predicted = 1.0 + wasserstein / (2.0 * gradient_penalty_weight)
+    out['gradient_norm_predicted'] = predicted
+    out['gradient_norm_relative_error'] = abs(
+        out['gradient_norm_mean_interpolates'] / predicted - 1.0)
+  return out
+
+
+def check_fixed_generator(metrics: Dict, expected: Dict,
+                          dataset: str) -> Dict[str, Dict]:
+  """The fixed-generator check: expected/wgan_gp.json 'fixed_generator'.
+
+  Mode coverage and sample quality measure a generator; a fixed generator
+  (real data plus noise) has none to measure, so this check asks instead
+  whether the critics did what the paper's Figure 1 shows (see
+  `fixed_generator_critic_metrics`): the penalised critic is close to
+  optimal ('gradient_penalty_critic_optimality', > 0.5 where an untrained
+  critic scores -0.35 to 0.28), its gradient norm is the one the penalty
+  predicts ('gradient_norm_relative_error', untrained 0.60 to 0.76), and,
+  where the file says so, it is a better critic than the weight-clipped one
+  ('optimality_gain_over_weight_clipping', only when the companion ran).
+  The same thresholds apply to runs of any length. A weight-clipping-only
+  run (--mode=wgan) has no thresholds.
+
+  Args:
+    metrics: `run`'s metrics, with 'fixed_generator_critics' filled in.
+    expected: the parsed expected-output file.
+    dataset: the toy data set.
+
+  Returns:
+    One criterion per threshold that applies.
+  """
+  rules = expected['fixed_generator'].get(dataset, {}).get('thresholds', {})
+  fixed = metrics.get('fixed_generator_critics', {})
+  penalised = fixed.get('gradient_penalty_critic')
+  clipped = fixed.get('weight_clipping_critic')
+  measured = {}
+  if penalised is not None:
+    measured['gradient_penalty_critic_optimality'] = penalised['optimality']
+    measured['gradient_norm_relative_error'] = penalised[
+        'gradient_norm_relative_error']
+    if clipped is not None:
+      measured['optimality_gain_over_weight_clipping'] = (
+          penalised['optimality'] - clipped['optimality'])
+  return {name: common.criterion(measured[name], rule['op'], rule['value'],
+                                 rule['why'])
+          for name, rule in rules.items() if name in measured}
 
 
 def wasserstein_estimates(history: List[Dict]) -> np.ndarray:
@@ -621,14 +796,20 @@ def check(metrics: Dict, expected: Dict, full_length: bool,
 
 
 def _train(config: WGANGPConfig, options: runner.RunOptions,
-           compile_mode: str, name: str, evaluator=None):
-  """Trains one run in options.workdir; returns (trainer, history)."""
+           compile_mode: str, name: str, evaluator=None, fixed=None):
+  """Trains one run in options.workdir; returns (trainer, history).
+
+  `fixed`: the run's FixedGeneratorEvaluation when --fixed_generator.
+  """
   trainer = build_trainer(config, compile_mode)
   workdir = options.workdir
   metrics_path = os.path.join(workdir, CHECKPOINT_METRICS_FILE)
 
   def on_checkpoint(iteration: int) -> None:
-    if is_toy(config.dataset):
+    if fixed is not None:
+      row = dict(iteration=iteration, **fixed.critic_metrics(trainer))
+      row.pop('gradient_norm_cv_interpolates', None)
+    elif is_toy(config.dataset):
       row = dict(iteration=iteration, **toy_metrics(trainer, config))
       row.pop('high_quality_per_mode', None)
     elif evaluator is not None:
@@ -652,11 +833,39 @@ def _train(config: WGANGPConfig, options: runner.RunOptions,
   return trainer, plots.read_history(result.history_path)
 
 
+class FixedGeneratorEvaluation:
+  """The fixed-generator metrics' points and exact W1, computed once per run
+  (the assignment of 2,500 x 2,500 points takes seconds)."""
+
+  def __init__(self, config: WGANGPConfig):
+    self.config = config
+    self.points = fixed_generator_points(config)
+    self._wasserstein = None
+
+  @property
+  def wasserstein(self) -> float:
+    if self._wasserstein is None:
+      self._wasserstein = exact_wasserstein1(self.points[0], self.points[1])
+    return self._wasserstein
+
+  def critic_metrics(self, trainer: train.GANTrainer) -> Dict[str, float]:
+    weight = (trainer.gradient_penalty_weight
+              if trainer.gradient_penalty_weight else None)
+    return fixed_generator_critic_metrics(trainer.discriminator, self.points,
+                                          self.wasserstein, weight)
+
+
 def run(config: WGANGPConfig, options: runner.RunOptions,
         compile_mode: str = 'xla', run_check: bool = True) -> int:
-  """Trains (and the clipping companion), measures, checks; the exit code."""
+  """Trains (and the clipping companion), measures, checks; the exit code.
+
+  With --fixed_generator only critics are trained (gan_toy.py
+  FIXED_GENERATOR): the metrics and the check are the critics' (see
+  `check_fixed_generator`), not the generator's.
+  """
   workdir = options.workdir
   companion = None
+  fixed = FixedGeneratorEvaluation(config) if config.fixed_generator else None
   if config.clipping_comparison:
     # First, so that a stopped run is resumed before the main run finishes
     # (a finished main workdir is not resumed).
@@ -666,21 +875,33 @@ def run(config: WGANGPConfig, options: runner.RunOptions,
     print(f'[{NAME}] weight-clipping companion (gan_toy.py MODE wgan) in '
           f'{companion_options.workdir}', flush=True)
     companion = _train(companion_config, companion_options, compile_mode,
-                       f'{NAME}/weight_clipping')
+                       f'{NAME}/weight_clipping', fixed=fixed)
   evaluator = None
   if config.dataset == 'mnist':
     from paper_gans import evaluation  # pylint: disable=g-import-not-at-top
     evaluator = evaluation.MnistEvaluator.load()
-  trainer, history = _train(config, options, compile_mode, NAME, evaluator)
+  trainer, history = _train(config, options, compile_mode, NAME, evaluator,
+                            fixed=fixed)
 
   estimates = wasserstein_estimates(history)
   metrics: Dict = {
       'dataset': config.dataset, 'preset': config.preset, 'mode': config.mode,
+      'fixed_generator': config.fixed_generator,
       'generator_iterations': len(history),
       'wasserstein_estimate_final': (float(np.median(estimates[-100:]))
                                      if len(estimates) else None),
   }
-  if is_toy(config.dataset):
+  if fixed is not None:
+    main_key = ('gradient_penalty_critic' if config.mode == 'wgan-gp'
+                else 'weight_clipping_critic')
+    metrics['fixed_generator_critics'] = {
+        'noise_stddev': FIXED_GENERATOR_NOISE_STDDEV,
+        'num_points': TOY_EVAL_SAMPLES,
+        'wasserstein1_exact': fixed.wasserstein,
+        main_key: fixed.critic_metrics(trainer)}
+    metrics['critic_parameters_abs_max'] = float(np.max(np.abs(
+        critic_parameters(trainer.discriminator))))
+  elif is_toy(config.dataset):
     metrics.update(toy_metrics(trainer, config))
     if config.dataset == 'swissroll':
       metrics['real_data_reference'] = swissroll_real_reference(config)
@@ -703,46 +924,84 @@ def run(config: WGANGPConfig, options: runner.RunOptions,
   if companion is not None:
     companion_trainer, _ = companion
     companion_config = clipping_companion(config)
-    companion_metrics = toy_metrics(companion_trainer, companion_config)
     companion_parameters = critic_parameters(companion_trainer.discriminator)
-    companion_metrics['critic_parameters_at_clip_boundary'] = (
-        fraction_at_clip_boundary(companion_parameters, config.clip_value))
+    at_boundary = fraction_at_clip_boundary(companion_parameters,
+                                            config.clip_value)
+    if fixed is not None:
+      companion_metrics = fixed.critic_metrics(companion_trainer)
+      metrics['fixed_generator_critics']['weight_clipping_critic'] = (
+          companion_metrics)
+    else:
+      companion_metrics = toy_metrics(companion_trainer, companion_config)
+    companion_metrics['critic_parameters_at_clip_boundary'] = at_boundary
     metrics['weight_clipping_companion'] = companion_metrics
 
     def summary(values: Dict) -> str:
+      if 'optimality' in values:
+        return (f"optimality {values['optimality']:.3f}, mean |grad D| "
+                f"{values['gradient_norm_mean_interpolates']:.3g}")
       if 'modes_covered' in values:
         return (f"modes {values['modes_covered']}/{values['num_modes']}, "
                 f"high quality {values['high_quality_fraction']:.3f}")
       return (f"precision {values['precision_distance']:.3f}, "
               f"recall {values['recall_distance']:.3f}")
 
+    figure_real = real_toy_samples(config, count=1000)
+    if fixed is not None:
+      # As in gan_toy.py, the "generated" points are real points plus noise.
+      fakes = fixed_fakes(config, figure_real)
+      samples = {'main': fakes, 'companion': fakes}
+      samples_label = 'real + noise (fixed generator)'
+      main_summary = summary(metrics['fixed_generator_critics'][main_key])
+      what = 'critics trained against a fixed generator (real + noise)'
+    else:
+      samples = {
+          'main': toy_samples(trainer, config, 1000),
+          'companion': toy_samples(companion_trainer, companion_config, 1000)}
+      samples_label = 'generated'
+      main_summary = summary(metrics)
+      what = 'critic value surface and samples'
     save_figure1(
         [{'label': f'gradient penalty (lambda {config.gradient_penalty_weight:g}'
                    f', Adam)', 'critic': trainer.discriminator,
-          'samples': toy_samples(trainer, config, 1000),
-          'clip_value': None, 'summary': summary(metrics)},
+          'samples': samples['main'], 'samples_label': samples_label,
+          'clip_value': None, 'summary': main_summary},
          {'label': f'weight clipping (c = {config.clip_value:g}, RMSProp)',
           'critic': companion_trainer.discriminator,
-          'samples': toy_samples(companion_trainer, companion_config, 1000),
+          'samples': samples['companion'], 'samples_label': samples_label,
           'clip_value': config.clip_value,
           'summary': summary(companion_metrics)}],
-        real_toy_samples(config, count=1000),
-        os.path.join(workdir, 'figure1.png'),
-        f'{config.dataset}, {len(history)} generator iterations: critic '
-        'value surface and samples (top), critic parameters (bottom)')
+        figure_real, os.path.join(workdir, 'figure1.png'),
+        f'{config.dataset}, {len(history)} generator iterations: {what} '
+        '(top), critic parameters (bottom)')
 
+  expected = common.load_expected(EXPECTED_PATH)
   full_length = options.steps >= steps_for(config)
-  results = check(metrics, common.load_expected(EXPECTED_PATH), full_length,
-                  config.dataset)
+  if fixed is not None:
+    results = check_fixed_generator(metrics, expected, config.dataset)
+    applied = 'fixed_generator'
+  else:
+    results = check(metrics, expected, full_length, config.dataset)
+    applied = 'full_run' if full_length else 'short_cpu_run'
   metrics['check'] = {
-      'applied': 'full_run' if full_length else 'short_cpu_run',
+      'applied': applied,
       'passed': all(r['passed'] for r in results.values()),
       'criteria': results}
   common.write_metrics(workdir, metrics)
-  print(f"[{NAME}] expected-output check ({metrics['check']['applied']} "
-        f'thresholds, {EXPECTED_PATH}):')
+  print(f"[{NAME}] expected-output check ({applied} thresholds, "
+        f'{EXPECTED_PATH}):')
+  if fixed is not None:
+    print('  fixed generator (gan_toy.py FIXED_GENERATOR): the "generator" '
+          'is the real data plus noise, so mode coverage and sample quality '
+          'are not measured; the critics are checked instead.', flush=True)
+  if fixed is not None and companion is None and results:
+    print('  no weight-clipping companion (--noclipping_comparison): the '
+          'comparison with it is not checked.', flush=True)
   if results:
     print(common.format_check(results), flush=True)
+  elif fixed is not None:
+    print('  no gradient-penalty critic in this run (--mode=wgan): nothing '
+          'to check', flush=True)
   else:
     print(f'  no thresholds for {config.dataset} in the expected file (see '
           'its description there); nothing to check', flush=True)
