@@ -286,9 +286,12 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
   run_start = window_start = time.time()
   window_iterations = 0
   last_line: Dict = {}
+  # The newest critic loss for the progress line: an iteration without a
+  # critic step (DCGAN's first) has none of its own.
+  last_critic_loss: Optional[float] = None
 
   def flush() -> None:
-    nonlocal last_line
+    nonlocal last_line, last_critic_loss
     if not pending:
       return
     fetched = [(i, k, {n: t.numpy() for n, t in losses.items()})
@@ -307,6 +310,8 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
           if loss_name in ('iteration', 'critic_steps'):
             continue
           arr = np.atleast_1d(np.asarray(value, np.float64))
+          if not arr.size:
+            continue  # no critic step in this iteration
           if not np.all(np.isfinite(arr)):
             f.flush()
             bad = int(np.flatnonzero(~np.isfinite(arr))[0])
@@ -317,6 +322,8 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
                 f'{iteration}{where}; stopped. Last good checkpoint: {last}.')
           tf.summary.scalar(loss_name, float(arr[-1]), step=iteration)
         last_line = line
+        if line['discriminator_loss']:
+          last_critic_loss = line['discriminator_loss'][-1]
 
   for iteration in range(start, options.steps):
     k = trainer.batches_needed(iteration)
@@ -334,11 +341,12 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
       rate = window_iterations / max(now - window_start, 1e-9)
       eta = (options.steps - done) / rate
       window_start, window_iterations = now, 0
+      critic = ('-' if last_critic_loss is None
+                else f'{last_critic_loss:.5f}')
       _log(options,
            f'[{name}] it {done}/{options.steps} ({100.0 * done / options.steps:.1f}%)'
            f' | {rate:.2f} it/s | ETA {_format_seconds(eta)}'
-           f" | D {last_line['discriminator_loss'][-1]:.5f}"
-           f" G {last_line['generator_loss']:.5f}")
+           f" | D {critic} G {last_line['generator_loss']:.5f}")
     if done % options.sample_every == 0 or finished:
       flush()
       grid.save(os.path.join(samples_dir, f'iteration_{done:07d}.png'),
@@ -353,7 +361,9 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
   flush()
   writer.flush()
   seconds = time.time() - run_start
-  plots.save_loss_curves(plots.read_history(history_path),
+  # An iteration without a critic step has no critic loss to draw.
+  plots.save_loss_curves([h for h in plots.read_history(history_path)
+                          if h['discriminator_loss']],
                          os.path.join(workdir, 'loss_curves.png'),
                          title=name, median_width=loss_curve_median)
   write_json(status_path, {

@@ -12,7 +12,11 @@ What differs between the papers is expressed as data:
   step (Goodfellow et al.'s pylearn2 code, goodfeli/adversarial: one SGD step
   updates both players from `AdversaryCost2`).
 * `critic_steps_schedule(generator_iteration) -> int`: e.g. WGAN's 100 critic
-  iterations for the first 25 generator iterations and every 500th.
+  iterations for the first 25 generator iterations and every 500th, or
+  `generator_first_schedule`: 0 critic steps at iteration 0, so the run
+  starts with a lone generator update (Newmu/dcgan_code's loop). An
+  iteration with 0 critic steps consumes no real batch; its generator step
+  takes its batch size from `batch_size`.
 * `clip_value` with `clip_timing`: clamp every critic variable to
   [-c, c] at the start of each critic iteration, before its loss is computed,
   as martinarjovsky/WassersteinGAN main.py does (`before_critic_step`), or
@@ -56,6 +60,9 @@ from paper_gans.errors import ConfigError
 COMPILE_MODES = ('xla', 'graph', 'eager')
 UPDATE_ORDERS = ('alternating', 'simultaneous')
 CLIP_TIMINGS = ('before_critic_step', 'after_critic_step')
+# The per-critic-step losses of `train_iteration`, each of shape [k].
+CRITIC_LOSSES = ('discriminator_loss', 'discriminator_real',
+                 'discriminator_fake', 'gradient_penalty')
 
 # Purposes folded into a step's seed, so each random draw has its own stream.
 _NOISE, _LABELS, _DROPOUT_REAL, _DROPOUT_FAKE, _ALPHA = 1, 2, 3, 4, 5
@@ -104,6 +111,25 @@ def latent_sampler(distribution, latent_dim: int):
 def constant_schedule(steps: int) -> Schedule:
   """`steps` critic iterations for every generator iteration."""
   return lambda generator_iteration: steps
+
+
+def generator_first_schedule(critic_steps: int = 1) -> Schedule:
+  """0 critic steps at generator iteration 0, then `critic_steps`.
+
+  Newmu/dcgan_code (faces/train_uncond_dcgan.py, mnist/train_cond_dcgan.py)
+  counts updates from n_updates = 0 and runs
+
+      if n_updates % (k + 1) == 0: _train_g(...)
+      else: _train_d(...)
+
+  so its sequence is G, then k D updates and one G update, repeated: G, D,
+  G, D, ... for k = 1, starting with a generator update against the
+  untrained discriminator. The engine's iteration i >= 1 is k critic steps
+  then one generator step, so iteration 0 with no critic step gives exactly
+  that sequence.
+  """
+  return lambda generator_iteration: (0 if generator_iteration == 0
+                                      else critic_steps)
 
 
 def wgan_critic_schedule(critic_steps: int = 5, warmup_critic_steps: int = 100,
@@ -199,6 +225,7 @@ class GANTrainer(tf.Module):
                compile_mode: str = 'xla', seed: int = 0,
                max_unrolled_critic_steps: int = 10,
                fixed_generator_noise_stddev: Optional[float] = None,
+               batch_size: Optional[int] = None,
                name: str = 'trainer'):
     """Builds the trainer.
 
@@ -215,7 +242,8 @@ class GANTrainer(tf.Module):
       latent_distribution: see `latent_sampler`.
       update_order: 'alternating' or 'simultaneous'.
       critic_steps_schedule: generator iteration -> number of critic steps
-        before that generator step ('alternating' only).
+        before that generator step, >= 0 ('alternating' only). 0 runs the
+        generator step alone and consumes no real batch.
       clip_value: if set, clamp critic variables to [-clip_value, clip_value].
       clip_timing: 'before_critic_step' (WGAN main.py) or
         'after_critic_step'.
@@ -242,6 +270,10 @@ class GANTrainer(tf.Module):
         never minimised: it keeps the history's columns and shows the
         critic's progress. Needs update_order 'alternating' and an
         unconditional generator.
+      batch_size: the generator step's batch size in an iteration with no
+        critic step (there is no real batch to take it from); needed only by
+        schedules that return 0. Otherwise the generator step uses the size
+        of the iteration's real batches.
       name: module name.
     """
     super().__init__(name=name)
@@ -262,6 +294,8 @@ class GANTrainer(tf.Module):
     if update_order == 'simultaneous' and (clip_value or gradient_penalty_weight):
       raise ConfigError('clipping and the gradient penalty need '
                         "update_order='alternating'.")
+    if batch_size is not None and not batch_size > 0:
+      raise ConfigError(f'batch_size must be > 0, got {batch_size}.')
     if fixed_generator_noise_stddev is not None:
       if not fixed_generator_noise_stddev > 0:
         raise ConfigError('fixed_generator_noise_stddev must be > 0, got '
@@ -291,6 +325,7 @@ class GANTrainer(tf.Module):
     self.fixed_generator_noise_stddev = (
         None if fixed_generator_noise_stddev is None
         else float(fixed_generator_noise_stddev))
+    self.batch_size = None if batch_size is None else int(batch_size)
     with self.name_scope:
       # Generator iterations completed, and real batches consumed: together
       # they place a resumed run exactly where the stopped one was.
@@ -335,12 +370,16 @@ class GANTrainer(tf.Module):
   # ---- public API ------------------------------------------------------
 
   def batches_needed(self, iteration: Optional[int] = None) -> int:
-    """Real batches the generator iteration `iteration` consumes."""
+    """Real batches the generator iteration `iteration` consumes (may be 0)."""
     if iteration is None:
       iteration = int(self.iteration.numpy())
     if self.update_order == 'simultaneous':
       return 1
-    return int(self.critic_steps_schedule(iteration))
+    k = int(self.critic_steps_schedule(iteration))
+    if k < 0:
+      raise ConfigError(f'the critic-step schedule returned {k} for '
+                        f'generator iteration {iteration}; it must be >= 0.')
+    return k
 
   def train_iteration(self, real_images, real_labels) -> Dict[str, tf.Tensor]:
     """Runs one generator iteration with its critic steps.
@@ -348,17 +387,33 @@ class GANTrainer(tf.Module):
     Args:
       real_images: k real batches, one fresh batch per critic step (k =
         `batches_needed()`; 1 for 'simultaneous'): a [k, B, ...] float32
-        tensor or a sequence of k [B, ...] tensors.
+        tensor or a sequence of k [B, ...] tensors. k = 0 (an empty
+        sequence) runs the generator step alone, at `batch_size`.
       real_labels: the k label batches, [k, B] int32 or a sequence of [B].
 
     Returns:
-      A dict of loss tensors: per critic step ([k]) 'discriminator_loss',
-      'discriminator_real', 'discriminator_fake' (mean outputs) and
-      'gradient_penalty' (0 without one); and the scalar 'generator_loss'.
-      Nothing is copied to the host here, so callers decide when to
-      synchronise.
+      A dict of loss tensors: per critic step ([k], empty for k = 0)
+      'discriminator_loss', 'discriminator_real', 'discriminator_fake' (mean
+      outputs) and 'gradient_penalty' (0 without one); and the scalar
+      'generator_loss'. Nothing is copied to the host here, so callers
+      decide when to synchronise.
+
+    Raises:
+      ConfigError: k = 0 without `batch_size`, with a fixed generator (its
+        fakes are made from the real batch), or with 'simultaneous'.
     """
     k = len(real_images)
+    if k == 0:
+      if self.update_order == 'simultaneous':
+        raise ConfigError("update_order='simultaneous' needs one real batch "
+                          'per iteration, got none.')
+      if self.batch_size is None:
+        raise ConfigError('an iteration with 0 critic steps needs '
+                          'GANTrainer(batch_size=...) for its generator step.')
+      if self.fixed_generator_noise_stddev is not None:
+        raise ConfigError('a fixed generator (real data plus noise) needs a '
+                          'real batch in every iteration; the schedule gave '
+                          '0 critic steps.')
     if self.update_order == 'simultaneous':
       losses = self._simultaneous(real_images[0], real_labels[0])
     elif k <= self.max_unrolled_critic_steps:
@@ -461,13 +516,17 @@ class GANTrainer(tf.Module):
     k = len(real_images)
     steps = [self._critic_step(real_images[i], real_labels[i],
                                tf.constant(i, tf.int32)) for i in range(k)]
-    losses = {name: tf.stack([step[name] for step in steps])
-              for name in steps[0]}  # each [k]
+    if k:
+      losses = {name: tf.stack([step[name] for step in steps])
+                for name in steps[0]}  # each [k]
+    else:
+      # A lone generator update: empty per-critic-step losses.
+      losses = {name: tf.zeros([0]) for name in CRITIC_LOSSES}
     if self.fixed_generator_noise_stddev is not None:
       losses['generator_loss'] = self._fixed_generator_step(real_images[k - 1])
     else:
       losses['generator_loss'] = self._generator_step(
-          tf.shape(real_images[0])[0])
+          tf.shape(real_images[0])[0] if k else self.batch_size)
     self.iteration.assign_add(1)
     self.batches_consumed.assign_add(k)
     return losses

@@ -18,12 +18,15 @@ initialisation and LeakyReLU slope; the code fixes the rest.
 faces or bedrooms on a GPU (`--dataset=tfds:<name>` where prepared, or
 `--dataset=folder:<path>`).
 
-Differences from the authors' loop (paper_gans/papers/dcgan.py has the
-details): updates run D, G, D, G, ... where theirs run G, D, G, D, ... (one
-extra generator update at their start, identical afterwards); epochs count
-k + 1 minibatches per generator update as their loop draws them; partial
-batches are dropped; metrics sample G with batch-norm moving averages (the
-final Frechet distance is also given with batch statistics, their way).
+Updates run in the authors' order, G, D, G, D, ... from a lone generator
+update against the untrained discriminator (`n_updates % (k + 1) == 0` runs
+`_train_g`); `--nogenerator_first` gives D, G, D, G, ..., the order of the
+documented CPU run below, which was made before the engine could start with
+G. Differences from the authors' loop (paper_gans/papers/dcgan.py has the
+details): epochs count one minibatch per update as their loop draws them
+(their G update ignores its minibatch); partial batches are dropped; metrics
+sample G with batch-norm moving averages (the final Frechet distance is also
+given with batch statistics, their way).
 
 Deviations forced by this machine (also in README.md):
   * LSUN bedrooms, the faces set and Imagenet-1k cannot be downloaded
@@ -35,11 +38,12 @@ Deviations forced by this machine (also in README.md):
 The run ends with the expected-output check of reproductions/expected/
 dcgan.json (classifier score and Frechet distance of the final samples, and
 the smoothness of latent walks); the exit status is 1 when it fails, 2 for
-bad input, 3 for a NaN. The documented CPU run:
+bad input, 3 for a NaN. The documented CPU run (D first; without
+--nogenerator_first the same command runs the authors' G-first order):
 
     python reproductions/dcgan.py --image_size=32 --generator_width=32 \
         --discriminator_width=32 --steps=1000 --checkpoint_every=250 \
-        --sample_every=250
+        --sample_every=250 --nogenerator_first
 """
 
 from absl import app

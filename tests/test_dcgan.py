@@ -52,7 +52,12 @@ def test_trainer_is_wired_as_the_script():
   assert trainer._discriminator_loss is losses.minimax_discriminator_loss  # pylint: disable=protected-access
   assert trainer._generator_loss is losses.non_saturating_generator_loss  # pylint: disable=protected-access
   assert trainer.update_order == 'alternating'
-  assert [trainer.batches_needed(i) for i in (0, 1, 1000)] == [1, 1, 1]
+  # The authors' order: a lone G update first (no D step, no real batch).
+  assert [trainer.batches_needed(i) for i in (0, 1, 1000)] == [0, 1, 1]
+  assert trainer.batch_size == 128
+  plain = dcgan.build_trainer(
+      dataclasses.replace(config, generator_first=False), 'eager')
+  assert [plain.batches_needed(i) for i in (0, 1, 1000)] == [1, 1, 1]
   assert trainer.clip_value is None and trainer.gradient_penalty_weight == 0
   # z ~ U(-1, 1): np_rng.uniform(-1., 1., size=(nbatch, nz)).
   z = trainer.sample_latent(tf.constant([0, 1]), 4096).numpy()
@@ -116,16 +121,66 @@ def test_paper_size_parameter_counts_on_mnist():
       trainer.discriminator) == 17_232_768 - 2 * 128 * 25
 
 
-def test_run_length_of_25_epochs_counts_two_minibatches_per_iteration():
+def test_run_length_of_25_epochs_counts_the_authors_minibatches():
   # 60,000 // 128 = 468 minibatches per epoch; the authors' loop spends one on
-  # each G update and one on each D update: 25 * 468 / 2 = 5,850.
+  # each update: 25 * 468 = 11,700 updates. Generator first: iteration 0 is
+  # one update (G), every later one two (D, G): 1 + 2 (n - 1) >= 11,700
+  # gives n = 5,851 (5,851 G and 5,850 D updates).
   config = dataclasses.replace(dcgan.DCGANConfig(), **CPU_RUN)
   assert data.batches_per_epoch('mnist', 128) == 468
-  assert dcgan.steps_for(config) == 5850
-  assert dcgan.steps_for(config, epochs=1) == 234
-  # k = 2: three minibatches per generator update.
+  assert dcgan.steps_for(config) == 5851
+  assert dcgan.steps_for(config, epochs=1) == 235  # 1 + 2 * 234 >= 468
+  # k = 2: 1 + 3 (n - 1) >= 468.
   k2 = dataclasses.replace(config, discriminator_steps=2)
-  assert dcgan.steps_for(k2, epochs=1) == 156
+  assert dcgan.steps_for(k2, epochs=1) == 157
+  # The plain order (D, G per iteration): 25 * 468 / 2 = 5,850.
+  plain = dataclasses.replace(config, generator_first=False)
+  assert dcgan.steps_for(plain) == 5850
+  assert dcgan.steps_for(plain, epochs=1) == 234
+  assert dcgan.steps_for(dataclasses.replace(k2, generator_first=False),
+                         epochs=1) == 156
+
+
+def _update_sequence(monkeypatch, config, iterations):
+  """The players' updates in order ('G' or 'D'), and the real batches each
+  generator iteration consumed, from an eager trainer."""
+  trainer = dcgan.build_trainer(config, 'eager')
+  updates = []
+  for player, optimizer in (('G', trainer.generator_optimizer),
+                            ('D', trainer.discriminator_optimizer)):
+    apply = optimizer.apply
+
+    def recording_apply(gradients, player=player, apply=apply):
+      updates.append(player)
+      return apply(gradients)
+
+    monkeypatch.setattr(optimizer, 'apply', recording_apply)
+  iterator = iter(dcgan.dataset_fn(config)(0))
+  consumed = []
+  for _ in range(iterations):
+    k = trainer.batches_needed()
+    batches = [next(iterator) for _ in range(k)]
+    trainer.train_iteration([b[0] for b in batches], [b[1] for b in batches])
+    consumed.append(k)
+  return updates, consumed
+
+
+def test_update_order_is_the_authors_generator_first(monkeypatch):
+  # train_uncond_dcgan.py: n_updates % (k + 1) == 0 -> _train_g, else
+  # _train_d, from n_updates = 0: G, D, G, D, ...
+  config = dataclasses.replace(dcgan.DCGANConfig(), batch_size=8, **SMALL)
+  updates, consumed = _update_sequence(monkeypatch, config, 4)
+  assert updates[0] == 'G'
+  assert updates == ['G', 'D', 'G', 'D', 'G', 'D', 'G']
+  assert updates == ['G' if n % 2 == 0 else 'D' for n in range(len(updates))]
+  assert consumed == [0, 1, 1, 1]  # the lone G update takes no real batch
+  # k = 2: G, D, D, G, D, D, G.
+  k2 = dataclasses.replace(config, discriminator_steps=2)
+  assert _update_sequence(monkeypatch, k2, 3)[0] == [
+      'G' if n % 3 == 0 else 'D' for n in range(7)]
+  # --nogenerator_first: the engine's plain order.
+  plain = dataclasses.replace(config, generator_first=False)
+  assert _update_sequence(monkeypatch, plain, 3)[0] == ['D', 'G'] * 3
 
 
 @pytest.mark.parametrize('field,value,message', [

@@ -83,3 +83,25 @@ def test_simultaneous_step_traces_once():
     trainer.train_iteration([real], [tf.zeros([BATCH], tf.int32)])
   assert traces(trainer) == {'unrolled': 0, 'critic': 0, 'generator': 0,
                              'simultaneous': 1}
+
+
+def test_an_iteration_without_critic_steps_is_traced_once():
+  # The generator-first schedule: k = 0 at iteration 0, then k = 1.
+  generator = wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=0)
+  critic = wgan_gp.ToyCritic(hidden_units=WIDTH, seed=1)
+  trainer = train.GANTrainer(
+      generator=generator, discriminator=critic,
+      generator_optimizer=optimizers.RMSprop(generator.trainable_variables,
+                                             learning_rate=1e-3),
+      discriminator_optimizer=optimizers.RMSprop(critic.trainable_variables,
+                                                 learning_rate=1e-3),
+      discriminator_loss=losses.wasserstein_critic_loss,
+      generator_loss=losses.wasserstein_generator_loss,
+      critic_steps_schedule=train.generator_first_schedule(1),
+      batch_size=BATCH, compile_mode='xla')
+  for i in range(10):
+    k = trainer.batches_needed()
+    real = [data.sample_toy('8gaussians', BATCH, [0, i])] * k
+    trainer.train_iteration(real, [tf.zeros([BATCH], tf.int32)] * k)
+  assert traces(trainer) == {'unrolled': 2, 'critic': 0, 'generator': 0,
+                             'simultaneous': 0}

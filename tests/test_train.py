@@ -519,3 +519,100 @@ def test_fixed_generator_bad_settings_are_config_errors():
   with pytest.raises(ValueError, match='no fixed generator'):
     make_trainer(compile_mode='eager').fixed_generator_fakes(
         tf.zeros([2, 2]), tf.constant([0, 0]))
+
+
+# ---- iterations without a critic step (Newmu/dcgan_code: G first) -------------------
+
+def test_generator_first_schedule_is_dcgan_codes_update_loop():
+  # dcgan_code: if n_updates % (k + 1) == 0: _train_g() else: _train_d(),
+  # from n_updates = 0. The engine: schedule(i) critic steps, then G.
+  for k in (1, 2, 3):
+    schedule = train.generator_first_schedule(k)
+    engine = []
+    for iteration in range(6):
+      engine += ['D'] * schedule(iteration) + ['G']
+    authors = ['G' if n % (k + 1) == 0 else 'D' for n in range(len(engine))]
+    assert engine == authors, k
+
+
+@pytest.mark.parametrize('compile_mode', ['xla', 'eager'])
+def test_an_iteration_without_critic_steps_updates_only_the_generator(
+    compile_mode):
+  trainer = make_trainer(compile_mode=compile_mode,
+                         schedule=train.generator_first_schedule(3),
+                         batch_size=BATCH)
+  assert [trainer.batches_needed(i) for i in range(3)] == [0, 3, 3]
+  g_before = [v.numpy().copy() for v in trainer.generator.variables]
+  d_before = [v.numpy().copy() for v in trainer.discriminator.variables]
+  result = trainer.train_iteration([], [])
+  for name in train.CRITIC_LOSSES:
+    assert result[name].shape == (0,), name
+  assert np.isfinite(float(result['generator_loss']))
+  assert int(trainer.generator_optimizer.step.numpy()) == 1
+  assert int(trainer.discriminator_optimizer.step.numpy()) == 0
+  for before, v in zip(d_before, trainer.discriminator.variables):
+    np.testing.assert_array_equal(before, v.numpy())
+  assert any(np.any(before != v.numpy()) for before, v in
+             zip(g_before, trainer.generator.variables))
+  assert int(trainer.iteration.numpy()) == 1
+  assert int(trainer.batches_consumed.numpy()) == 0
+  result = trainer.train_iteration(*toy_batches(3))
+  assert result['discriminator_loss'].shape == (3,)
+  assert int(trainer.discriminator_optimizer.step.numpy()) == 3
+  assert int(trainer.generator_optimizer.step.numpy()) == 2
+  assert int(trainer.batches_consumed.numpy()) == 3
+
+
+def test_a_lone_generator_step_uses_batch_size(monkeypatch):
+  trainer = make_trainer(compile_mode='eager',
+                         schedule=train.generator_first_schedule(1),
+                         batch_size=7)
+  shapes = []
+  generator_call = type(trainer.generator).__call__
+
+  def recording_generator(self, z, *args, **kwargs):
+    shapes.append(tuple(z.shape))
+    return generator_call(self, z, *args, **kwargs)
+
+  monkeypatch.setattr(type(trainer.generator), '__call__',
+                      recording_generator)
+  trainer.train_iteration([], [])
+  assert shapes == [(7, 2)]
+  # With real batches, the generator step takes their size (32), not 7.
+  trainer.train_iteration(*toy_batches(1))
+  assert shapes[1:] == [(BATCH, 2), (BATCH, 2)]
+
+
+def test_zero_critic_steps_bad_settings_are_config_errors():
+  with pytest.raises(ConfigError, match=r'needs GANTrainer\(batch_size'):
+    make_trainer(schedule=train.generator_first_schedule(1)).train_iteration(
+        [], [])
+  with pytest.raises(ConfigError, match='batch_size must be > 0'):
+    make_trainer(batch_size=0)
+  with pytest.raises(ConfigError, match='must be >= 0'):
+    make_trainer(schedule=lambda i: -1).batches_needed(0)
+  with pytest.raises(ConfigError, match='needs a real batch in every'):
+    make_trainer(schedule=train.generator_first_schedule(1), batch_size=4,
+                 fixed_generator_noise_stddev=1.0).train_iteration([], [])
+
+
+def test_runner_feeds_no_batch_to_a_lone_generator_step_and_resumes(tmp_path):
+  def generator_first():
+    return make_trainer(schedule=train.generator_first_schedule(3),
+                        batch_size=BATCH)
+
+  # log_every 1: the progress line of iteration 0 has no critic loss yet.
+  straight = run_toy(tmp_path / 'straight', steps=10,
+                     trainer=generator_first(), log_every=1)
+  assert [h['critic_steps'] for h in straight] == [0] + [3] * 9
+  assert straight[0]['discriminator_loss'] == []
+  assert np.isfinite(straight[0]['generator_loss'])
+  assert os.path.exists(tmp_path / 'straight' / 'loss_curves.png')
+  # Stopped after 5 iterations (checkpoint every 5) and resumed in a fresh
+  # trainer: 0 + 3 * 4 = 12 batches consumed, and the same trajectory.
+  stopped = generator_first()
+  run_toy(tmp_path / 'resumed', steps=5, trainer=stopped)
+  assert int(stopped.batches_consumed.numpy()) == 12
+  resumed = run_toy(tmp_path / 'resumed', steps=10, trainer=generator_first(),
+                    log_every=1)
+  assert resumed == straight

@@ -26,29 +26,33 @@ config's defaults:
   [-1, 1] (`/127.5 - 1`); `niter = 25` epochs at the initial rate and
   `niter_decay = 0` epochs of linear decay (so the rate never changes).
 * `k = 1` discriminator update per generator update, on separate minibatches.
+* Update order: the authors' loop draws a fresh minibatch for every update
+  and runs `_train_g` when `n_updates % (k + 1) == 0`, else `_train_d`,
+  from n_updates = 0: G, D, G, D, ..., starting with a generator update
+  against the untrained discriminator. The engine runs it with
+  `train.generator_first_schedule(k)`: generator iteration 0 has no
+  discriminator step (a lone G update, no real batch consumed), every later
+  iteration k discriminator steps then one generator step, so the two
+  sequences are the same update for update (tested in tests/test_dcgan.py).
+  `--nogenerator_first` gives the engine's plain order D, G, D, G, ...
+  (k D steps in every iteration): the order of the documented 1,000-
+  iteration CPU run, which was made before the engine could start with G,
+  and of reference trajectories recorded before then.
 
-Where this differs from the authors' loop (the engine, paper_gans/train.py,
-cannot express their order and is not ours to change):
+Where this differs from the authors' loop:
 
-* Update order. The authors' loop draws a fresh minibatch for every update
-  and runs `_train_g` when `n_updates % (k + 1) == 0`, else `_train_d`: the
-  sequence is G, D, G, D, ... starting with a generator update against the
-  untrained discriminator. The engine runs each generator iteration as its
-  discriminator step(s) followed by one generator step: D, G, D, G, ...
-  (a schedule of 0 discriminator steps at iteration 0 would be needed to
-  start with G; GANTrainer.train_iteration needs at least one). After the
-  authors' first update the two sequences coincide update for update: each
-  generator step follows the discriminator step before it. The authors' run
-  thus has one extra generator update at the very start.
 * Data per update. `_train_g(imb, zmb)` receives a minibatch too, but the
   generator's cost does not depend on it: of every k + 1 minibatches of a
   shuffled epoch the authors' discriminator sees k (half of each epoch for
   k = 1), and one of their epochs is ntrain / nbatch updates of the two nets
   together. Here the discriminator consumes a fresh batch per step and the
-  generator step none, so `steps_for` counts k + 1 minibatches per generator
-  iteration: `--epochs=25` gives as many generator and discriminator updates
-  as niter = 25 (25 * 468 / 2 = 5,850 generator iterations on MNIST at batch
-  128), and the discriminator sees 12.5 passes over the data in both.
+  generator step none, so `steps_for` counts the authors' minibatches: one
+  for the lone G update of iteration 0, k + 1 for every later iteration.
+  `--epochs=25` (25 * 468 = 11,700 updates on MNIST at batch 128) is then
+  5,851 generator iterations: 5,851 G and 5,850 D updates, where the
+  authors' 11,700 updates are 5,850 of each (the run length is rounded up
+  to whole iterations; with --nogenerator_first it is 5,850, 5,850 of
+  each). The discriminator sees 12.5 passes over the data in both.
 * Partial batches. Fuel's iterator yields a final partial minibatch per
   epoch; the data layer drops it.
 * Sampling. The authors always run G with batch statistics, also when
@@ -119,6 +123,12 @@ class DCGANConfig:
       1e-5, 'train_uncond_dcgan.py l2 = 1e-5 via updates.Regularizer(l2=l2)')
   discriminator_steps: int = paper_field(
       1, 'train_uncond_dcgan.py k = 1 (discrim updates per gen update)')
+  generator_first: bool = paper_field(
+      True, 'train_uncond_dcgan.py: `if n_updates % (k+1) == 0: _train_g` '
+      'from n_updates = 0', 'start with a lone generator update, then k D '
+      'updates and one G update per iteration (G, D, G, D, ...), as the '
+      "authors' loop; --nogenerator_first: D, G, D, G, ... (the order of the "
+      'documented CPU run)')
   epochs: float = paper_field(25.0, 'train_uncond_dcgan.py niter = 25 '
                               '(niter_decay = 0)')
   seed: int = paper_field(0, 'ours; the code seeds lib/rng.py with 42')
@@ -196,9 +206,17 @@ def build_trainer(config: DCGANConfig,
       generator_loss=losses.non_saturating_generator_loss,
       latent_distribution='uniform',
       update_order='alternating',
-      critic_steps_schedule=train.constant_schedule(
-          config.discriminator_steps),
+      critic_steps_schedule=critic_schedule(config),
+      # The generator batch of iteration 0, which has no real batch.
+      batch_size=config.batch_size,
       compile_mode=compile_mode, seed=config.seed)
+
+
+def critic_schedule(config: DCGANConfig) -> train.Schedule:
+  """Discriminator steps per generator iteration (see 'Update order')."""
+  if config.generator_first:
+    return train.generator_first_schedule(config.discriminator_steps)
+  return train.constant_schedule(config.discriminator_steps)
 
 
 def dataset_fn(config: DCGANConfig):
@@ -210,19 +228,21 @@ def dataset_fn(config: DCGANConfig):
   return make
 
 
-def minibatches_per_iteration(config: DCGANConfig) -> int:
-  """Minibatches the authors' loop draws per generator update: k + 1 (one is
-  handed to `_train_g`, which ignores it, and k to `_train_d`)."""
-  return config.discriminator_steps + 1
+def minibatches_per_iteration(config: DCGANConfig, iteration: int = 1) -> int:
+  """Minibatches the authors' loop draws for generator iteration
+  `iteration`: one per update, so k + 1 (one handed to `_train_g`, which
+  ignores it, and k to `_train_d`), and 1 for the lone G update of
+  iteration 0 when the generator goes first."""
+  schedule = critic_schedule(config)
+  return schedule(iteration) + 1
 
 
 def steps_for(config: DCGANConfig, epochs: Optional[float] = None) -> int:
   """Generator iterations in `epochs` of the authors' loop (see docstring)."""
   batches = data.batches_per_epoch(config.dataset, config.batch_size)
-  per_iteration = minibatches_per_iteration(config)
   return common.steps_for_epochs(
       epochs if epochs is not None else config.epochs, batches,
-      lambda iteration: per_iteration)
+      lambda iteration: minibatches_per_iteration(config, iteration))
 
 
 # --------------------------------------------------------------------------
