@@ -25,6 +25,9 @@ What differs between the papers is expressed as data:
   updated, not yet clipped.
 * `gradient_penalty_weight`: lambda of WGAN-GP, with alpha ~ U[0, 1] drawn
   once per example.
+* `fake_labels_in_critic_step`: a conditional critic step's fakes are made
+  for labels drawn uniformly ('uniform') or for the labels of that step's
+  real batch ('real_batch', as both conditional DCGAN reference files do).
 * `fixed_generator_noise_stddev`: no generator to train. Each critic step's
   fake batch is that step's real batch plus N(0, stddev^2) noise, and the
   generator step only evaluates the generator's loss (igul222/
@@ -59,6 +62,7 @@ from paper_gans.errors import ConfigError
 
 COMPILE_MODES = ('xla', 'graph', 'eager')
 UPDATE_ORDERS = ('alternating', 'simultaneous')
+FAKE_LABEL_SOURCES = ('uniform', 'real_batch')
 CLIP_TIMINGS = ('before_critic_step', 'after_critic_step')
 # The per-critic-step losses of `train_iteration`, each of shape [k].
 CRITIC_LOSSES = ('discriminator_loss', 'discriminator_real',
@@ -226,6 +230,7 @@ class GANTrainer(tf.Module):
                max_unrolled_critic_steps: int = 10,
                fixed_generator_noise_stddev: Optional[float] = None,
                batch_size: Optional[int] = None,
+               fake_labels_in_critic_step: str = 'uniform',
                name: str = 'trainer'):
     """Builds the trainer.
 
@@ -274,6 +279,15 @@ class GANTrainer(tf.Module):
         critic step (there is no real batch to take it from); needed only by
         schedules that return 0. Otherwise the generator step uses the size
         of the iteration's real batches.
+      fake_labels_in_critic_step: the labels a conditional critic step
+        generates its fake batch for (and judges it with): 'uniform', drawn
+        uniformly over all classes, or 'real_batch', the labels of that
+        step's real batch, as znxlwm's tensorflow_MNIST_cDCGAN.py (y_label_
+        of the real batch fed to G_z and D_fake) and Newmu/dcgan_code
+        train_cond_dcgan.py (the minibatch's ymb to gen and discrim) do.
+        The noise is drawn the same either way, and the generator step
+        always draws uniform labels. 'real_batch' needs a conditional
+        generator.
       name: module name.
     """
     super().__init__(name=name)
@@ -294,6 +308,14 @@ class GANTrainer(tf.Module):
     if update_order == 'simultaneous' and (clip_value or gradient_penalty_weight):
       raise ConfigError('clipping and the gradient penalty need '
                         "update_order='alternating'.")
+    if fake_labels_in_critic_step not in FAKE_LABEL_SOURCES:
+      raise ConfigError('fake_labels_in_critic_step must be one of '
+                        f"{', '.join(FAKE_LABEL_SOURCES)}, got "
+                        f"'{fake_labels_in_critic_step}'.")
+    if (fake_labels_in_critic_step == 'real_batch'
+        and not getattr(generator, 'num_classes', None)):
+      raise ConfigError("fake_labels_in_critic_step='real_batch' needs a "
+                        'conditional generator (one with num_classes).')
     if batch_size is not None and not batch_size > 0:
       raise ConfigError(f'batch_size must be > 0, got {batch_size}.')
     if fixed_generator_noise_stddev is not None:
@@ -326,6 +348,7 @@ class GANTrainer(tf.Module):
         None if fixed_generator_noise_stddev is None
         else float(fixed_generator_noise_stddev))
     self.batch_size = None if batch_size is None else int(batch_size)
+    self.fake_labels_in_critic_step = fake_labels_in_critic_step
     with self.name_scope:
       # Generator iterations completed, and real batches consumed: together
       # they place a resumed run exactly where the stopped one was.
@@ -553,6 +576,10 @@ class GANTrainer(tf.Module):
       fake, fake_labels = self.fixed_generator_fakes(real, seed), None
     else:
       z, fake_labels = self._generator_inputs(seed, batch_size)
+      if self.fake_labels_in_critic_step == 'real_batch':
+        # The uniform draw above is discarded, so the noise is the same
+        # either way.
+        fake_labels = tf.cast(labels, tf.int32)
       fake = self.generator(z, labels=fake_labels, training=True)
     fake = tf.stop_gradient(fake)
     d_vars = self.discriminator.trainable_variables

@@ -616,3 +616,93 @@ def test_runner_feeds_no_batch_to_a_lone_generator_step_and_resumes(tmp_path):
   resumed = run_toy(tmp_path / 'resumed', steps=10, trainer=generator_first(),
                     log_every=1)
   assert resumed == straight
+
+
+# ---- a conditional critic step's fake labels: uniform or the real batch's --------
+
+NUM_CLASSES = 3
+
+
+class _ConditionalToyGenerator(tf.Module):
+  """The toy generator plus a per-class offset; records each call's inputs."""
+
+  def __init__(self):
+    super().__init__(name='generator')
+    self.inner = wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=0)
+    self.latent_dim, self.num_classes, self.output_shape = 2, NUM_CLASSES, (2,)
+    self.offsets = tf.Variable(tf.zeros([NUM_CLASSES, 2]), name='offsets')
+    self.calls = []
+
+  def __call__(self, z, labels=None, training=True):
+    self.calls.append((z.numpy(), labels.numpy()))
+    return self.inner(z, training=training) + tf.gather(self.offsets, labels)
+
+
+class _ConditionalToyCritic(tf.Module):
+  """The toy critic plus a per-class bias; records the labels of each call."""
+
+  def __init__(self):
+    super().__init__(name='discriminator')
+    self.inner = wgan_gp.ToyCritic(hidden_units=WIDTH, seed=1)
+    self.biases = tf.Variable(tf.zeros([NUM_CLASSES]), name='biases')
+    self.labels = []
+
+  def __call__(self, x, labels=None, training=True, seed=None):
+    self.labels.append(np.asarray(labels))
+    return self.inner(x, training=training) + tf.gather(self.biases, labels)
+
+
+def _conditional_trainer(source):
+  generator, critic = _ConditionalToyGenerator(), _ConditionalToyCritic()
+  return train.GANTrainer(
+      generator=generator, discriminator=critic,
+      generator_optimizer=optimizers.RMSprop(generator.trainable_variables,
+                                             learning_rate=1e-3),
+      discriminator_optimizer=optimizers.RMSprop(critic.trainable_variables,
+                                                 learning_rate=1e-3),
+      discriminator_loss=losses.wasserstein_critic_loss,
+      generator_loss=losses.wasserstein_generator_loss,
+      critic_steps_schedule=train.constant_schedule(2),
+      fake_labels_in_critic_step=source, compile_mode='eager', seed=0)
+
+
+def test_critic_step_fakes_use_the_real_batch_labels_when_asked():
+  # Real labels 0, 1, 2, 0, ...; uniform draws match them by chance with
+  # probability 3^-32 per batch.
+  real, _ = toy_batches(2)
+  real_labels = tf.constant(np.tile(np.arange(BATCH) % NUM_CLASSES, [2, 1]),
+                            tf.int32)  # [2, B]
+  recorded = {}
+  for source in train.FAKE_LABEL_SOURCES:
+    trainer = _conditional_trainer(source)
+    trainer.train_iteration(real, real_labels)
+    recorded[source] = (trainer.generator.calls, trainer.discriminator.labels)
+  for source, (g_calls, d_labels) in recorded.items():
+    assert len(g_calls) == 3  # two critic steps, one generator step
+    for step in range(2):
+      _, fake_labels = g_calls[step]
+      # The critic sees its real batch with its labels, then the fakes with
+      # the labels they were generated for.
+      np.testing.assert_array_equal(d_labels[2 * step], real_labels[step])
+      np.testing.assert_array_equal(d_labels[2 * step + 1], fake_labels)
+      if source == 'real_batch':
+        np.testing.assert_array_equal(fake_labels, real_labels[step])
+      else:
+        assert not np.array_equal(fake_labels, real_labels[step])
+    # The generator step draws uniform labels either way.
+    assert not np.array_equal(g_calls[2][1], real_labels[0])
+  # Only the labels differ: the same noise, and the same generator-step
+  # labels, with either option.
+  for (z_a, _), (z_b, _) in zip(recorded['uniform'][0],
+                                recorded['real_batch'][0]):
+    np.testing.assert_array_equal(z_a, z_b)
+  np.testing.assert_array_equal(recorded['uniform'][0][2][1],
+                                recorded['real_batch'][0][2][1])
+
+
+def test_fake_label_source_bad_settings_are_config_errors():
+  with pytest.raises(ConfigError,
+                     match='fake_labels_in_critic_step must be one of'):
+    _conditional_trainer('generated')
+  with pytest.raises(ConfigError, match='needs a conditional generator'):
+    make_trainer(fake_labels_in_critic_step='real_batch')

@@ -21,7 +21,8 @@ file:
     D update n uses 0.95^floor(n / 500) and the G update of the same
     iteration, run after it, 0.95^floor((n + 1) / 500).
   * D step: the fakes are generated for, and judged with, the REAL batch's
-    labels (the file feeds y_label_ of the real batch to G_z and D_fake).
+    labels (the file feeds y_label_ of the real batch to G_z and D_fake;
+    GANTrainer's `fake_labels_in_critic_step='real_batch'`).
     `--fake_labels_in_d_step=uniform` draws them instead.
   * G step: labels `np.random.randint(0, 9)`, which never draws a 9 (a bug:
     numpy's upper bound is exclusive). Here they are uniform over all ten
@@ -231,43 +232,6 @@ REFERENCE_PRESETS = {
 # Training.
 # --------------------------------------------------------------------------
 
-class CDCGANTrainer(train.GANTrainer):
-  """GANTrainer whose D step can condition its fakes on the real labels.
-
-  Both reference files generate the D step's fake batch for the labels of
-  the real batch of that step (tensorflow_MNIST_cDCGAN.py feeds y_label_ of
-  the real batch to G_z and y_fill_ to both D calls; train_cond_dcgan.py
-  passes the minibatch's ymb to gen and discrim). The engine draws them
-  uniformly; with fake_labels_in_d_step='real_batch' the draw is replaced by
-  the real labels during the D step only. The noise is drawn as before; the
-  G step is unchanged (uniform labels over all classes).
-  """
-
-  def __init__(self, *, fake_labels_in_d_step: str, **kwargs):
-    super().__init__(**kwargs)
-    check_choice('fake_labels_in_d_step', fake_labels_in_d_step,
-                 FAKE_LABEL_SOURCES)
-    self.fake_labels_in_d_step = fake_labels_in_d_step
-    self._d_step_labels = None  # set while a D step is being traced/run
-
-  # The engine's private step signatures are forwarded untouched (*args), so
-  # only their first two arguments (the real batch, its labels) are relied on.
-  def _critic_step(self, real, labels, *args):
-    if self.fake_labels_in_d_step == 'uniform':
-      return super()._critic_step(real, labels, *args)
-    self._d_step_labels = tf.cast(labels, tf.int32)
-    try:
-      return super()._critic_step(real, labels, *args)
-    finally:
-      self._d_step_labels = None
-
-  def _generator_inputs(self, *args):
-    z, drawn = super()._generator_inputs(*args)
-    if self._d_step_labels is not None:
-      return z, self._d_step_labels
-    return z, drawn
-
-
 def batches_per_epoch(config: CDCGANMnistConfig) -> int:
   return data.batches_per_epoch(config.dataset, config.batch_size, config.split)
 
@@ -299,7 +263,7 @@ def learning_rate_schedule(config: CDCGANMnistConfig, player: str):
 
 
 def build_trainer(config: CDCGANMnistConfig,
-                  compile_mode: str = 'xla') -> CDCGANTrainer:
+                  compile_mode: str = 'xla') -> train.GANTrainer:
   """The preset's networks, Adam optimizers and update rule."""
   if config.preset == 'newmu':
     generator = cdcgan_networks.NewmuCondGenerator(
@@ -320,7 +284,7 @@ def build_trainer(config: CDCGANMnistConfig,
         learning_rate_schedule=learning_rate_schedule(config, player),
         name=f'{player}_optimizer')
 
-  return CDCGANTrainer(
+  return train.GANTrainer(
       generator=generator, discriminator=discriminator,
       generator_optimizer=adam(generator, 'generator'),
       discriminator_optimizer=adam(discriminator, 'critic'),
@@ -330,7 +294,8 @@ def build_trainer(config: CDCGANMnistConfig,
       latent_distribution=config.latent_distribution,
       update_order='alternating',
       critic_steps_schedule=train.constant_schedule(1),
-      fake_labels_in_d_step=config.fake_labels_in_d_step,
+      # Both files: the D step's fakes for the real batch's labels.
+      fake_labels_in_critic_step=config.fake_labels_in_d_step,
       compile_mode=compile_mode, seed=config.seed)
 
 
