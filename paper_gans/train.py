@@ -44,11 +44,10 @@ The step is compiled with `tf.function(jit_compile=True)` by default
 (`compile_mode='xla'`); 'graph' compiles without XLA and 'eager' runs the
 Python directly for debugging. Stateless random ops give different numbers
 under XLA than outside it, so reference trajectories name their mode.
-On this project's CPU, XLA is not always the fastest mode: it runs some
-dilated convolutions (input gradients of stride-2 5x5 convolutions,
-transposed convolutions, the gradient penalty's second derivative) through
-a slow generic loop, so WGAN-GP's gan_mnist step runs 5x faster with
-'graph' (measured in docs/readme_sections/performance.md).
+On this project's CPU, XLA used to run WGAN-GP's gan_mnist step 5x slower
+than 'graph': it swapped the operands of 5x5 convolutions at 4x4 and ran
+them on a generic loop. The layers now avoid that case
+(`layers.conv2d_by_phases`; measured in README.md, "Performance").
 """
 
 from __future__ import annotations
