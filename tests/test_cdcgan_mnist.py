@@ -212,51 +212,36 @@ def test_picture_of_record_is_one_row_per_digit():
     np.testing.assert_array_equal(z[row], z[0])
 
 
-def _update_sequence(monkeypatch, config, iterations):
+def _update_sequence(update_sequence, config, iterations):
   """The players' updates in order ('G' or 'D') and the real batches each
   generator iteration consumed, from an eager trainer fed blank batches."""
-  trainer = cdcgan_mnist.build_trainer(config, 'eager')
-  updates = []
-  for player, optimizer in (('G', trainer.generator_optimizer),
-                            ('D', trainer.discriminator_optimizer)):
-    apply = optimizer.apply
-
-    def recording_apply(gradients, player=player, apply=apply):
-      updates.append(player)
-      return apply(gradients)
-
-    monkeypatch.setattr(optimizer, 'apply', recording_apply)
-  consumed = []
-  for _ in range(iterations):
-    k = trainer.batches_needed()
-    trainer.train_iteration(
-        [tf.zeros([config.batch_size, 28, 28, 1])] * k,
-        [tf.constant(np.arange(config.batch_size) % 10, tf.int32)] * k)
-    consumed.append(k)
-  return updates, consumed
+  images = tf.zeros([config.batch_size, 28, 28, 1])
+  labels = tf.constant(np.arange(config.batch_size) % 10, tf.int32)
+  return update_sequence(cdcgan_mnist.build_trainer(config, 'eager'),
+                         lambda k: ([images] * k, [labels] * k), iterations)
 
 
-def test_newmu_update_order_is_train_cond_dcgans(monkeypatch):
+def test_newmu_update_order_is_train_cond_dcgans(update_sequence):
   # train_cond_dcgan.py: n_updates % (k + 1) == 0 -> _train_g, else
   # _train_d, k = 1, from n_updates = 0: G, D, G, D, ...
   config = cdcgan_mnist.make_config(preset='newmu', batch_size=8)
   trainer = cdcgan_mnist.build_trainer(config, 'eager')
   assert [trainer.batches_needed(i) for i in (0, 1, 1000)] == [0, 1, 1]
   assert trainer.batch_size == 8  # the lone G update's batch: nbatch
-  updates, consumed = _update_sequence(monkeypatch, config, 4)
+  updates, consumed = _update_sequence(update_sequence, config, 4)
   assert updates == ['G', 'D', 'G', 'D', 'G', 'D', 'G']
   assert updates == ['G' if n % 2 == 0 else 'D' for n in range(len(updates))]
   assert consumed == [0, 1, 1, 1]  # the lone G update takes no real batch
   # --nogenerator_first: the engine's plain order.
   plain = dataclasses.replace(config, generator_first=False)
-  assert _update_sequence(monkeypatch, plain, 3) == (['D', 'G'] * 3,
+  assert _update_sequence(update_sequence, plain, 3) == (['D', 'G'] * 3,
                                                      [1, 1, 1])
 
 
-def test_seed_update_order_stays_d_then_g(monkeypatch):
+def test_seed_update_order_stays_d_then_g(update_sequence):
   # tensorflow_MNIST_cDCGAN.py: D_optim then G_optim on every batch.
   config = dataclasses.replace(cdcgan_mnist.CDCGANMnistConfig(), batch_size=8)
-  assert _update_sequence(monkeypatch, config, 3) == (['D', 'G'] * 3,
+  assert _update_sequence(update_sequence, config, 3) == (['D', 'G'] * 3,
                                                       [1, 1, 1])
 
 

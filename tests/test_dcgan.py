@@ -141,46 +141,35 @@ def test_run_length_of_25_epochs_counts_the_authors_minibatches():
                          epochs=1) == 156
 
 
-def _update_sequence(monkeypatch, config, iterations):
+def _update_sequence(update_sequence, config, iterations):
   """The players' updates in order ('G' or 'D'), and the real batches each
   generator iteration consumed, from an eager trainer."""
-  trainer = dcgan.build_trainer(config, 'eager')
-  updates = []
-  for player, optimizer in (('G', trainer.generator_optimizer),
-                            ('D', trainer.discriminator_optimizer)):
-    apply = optimizer.apply
-
-    def recording_apply(gradients, player=player, apply=apply):
-      updates.append(player)
-      return apply(gradients)
-
-    monkeypatch.setattr(optimizer, 'apply', recording_apply)
   iterator = iter(dcgan.dataset_fn(config)(0))
-  consumed = []
-  for _ in range(iterations):
-    k = trainer.batches_needed()
-    batches = [next(iterator) for _ in range(k)]
-    trainer.train_iteration([b[0] for b in batches], [b[1] for b in batches])
-    consumed.append(k)
-  return updates, consumed
+
+  def batches(k):
+    drawn = [next(iterator) for _ in range(k)]
+    return [b[0] for b in drawn], [b[1] for b in drawn]
+
+  return update_sequence(dcgan.build_trainer(config, 'eager'), batches,
+                         iterations)
 
 
-def test_update_order_is_the_authors_generator_first(monkeypatch):
+def test_update_order_is_the_authors_generator_first(update_sequence):
   # train_uncond_dcgan.py: n_updates % (k + 1) == 0 -> _train_g, else
   # _train_d, from n_updates = 0: G, D, G, D, ...
   config = dataclasses.replace(dcgan.DCGANConfig(), batch_size=8, **SMALL)
-  updates, consumed = _update_sequence(monkeypatch, config, 4)
+  updates, consumed = _update_sequence(update_sequence, config, 4)
   assert updates[0] == 'G'
   assert updates == ['G', 'D', 'G', 'D', 'G', 'D', 'G']
   assert updates == ['G' if n % 2 == 0 else 'D' for n in range(len(updates))]
   assert consumed == [0, 1, 1, 1]  # the lone G update takes no real batch
   # k = 2: G, D, D, G, D, D, G.
   k2 = dataclasses.replace(config, discriminator_steps=2)
-  assert _update_sequence(monkeypatch, k2, 3)[0] == [
+  assert _update_sequence(update_sequence, k2, 3)[0] == [
       'G' if n % 3 == 0 else 'D' for n in range(7)]
   # --nogenerator_first: the engine's plain order.
   plain = dataclasses.replace(config, generator_first=False)
-  assert _update_sequence(monkeypatch, plain, 3)[0] == ['D', 'G'] * 3
+  assert _update_sequence(update_sequence, plain, 3)[0] == ['D', 'G'] * 3
 
 
 @pytest.mark.parametrize('field,value,message', [

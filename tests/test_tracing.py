@@ -30,7 +30,8 @@ def critic_steps(iteration):
   return 2 if iteration % 2 else 3
 
 
-def make_trainer(compile_mode, update_order='alternating'):
+def make_trainer(compile_mode, update_order='alternating',
+                 critic_steps_schedule=critic_steps, **options):
   generator = wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=0)
   critic = wgan_gp.ToyCritic(hidden_units=WIDTH, seed=1)
   return train.GANTrainer(
@@ -41,9 +42,10 @@ def make_trainer(compile_mode, update_order='alternating'):
                                                  learning_rate=1e-3),
       discriminator_loss=losses.wasserstein_critic_loss,
       generator_loss=losses.wasserstein_generator_loss,
-      update_order=update_order, critic_steps_schedule=critic_steps,
+      update_order=update_order, critic_steps_schedule=critic_steps_schedule,
       gradient_penalty_weight=0.1 if update_order == 'alternating' else 0.0,
-      compile_mode=compile_mode, max_unrolled_critic_steps=UNROLL_LIMIT)
+      compile_mode=compile_mode, max_unrolled_critic_steps=UNROLL_LIMIT,
+      **options)
 
 
 def traces(trainer):
@@ -87,18 +89,9 @@ def test_simultaneous_step_traces_once():
 
 def test_an_iteration_without_critic_steps_is_traced_once():
   # The generator-first schedule: k = 0 at iteration 0, then k = 1.
-  generator = wgan_gp.ToyGenerator(hidden_units=WIDTH, seed=0)
-  critic = wgan_gp.ToyCritic(hidden_units=WIDTH, seed=1)
-  trainer = train.GANTrainer(
-      generator=generator, discriminator=critic,
-      generator_optimizer=optimizers.RMSprop(generator.trainable_variables,
-                                             learning_rate=1e-3),
-      discriminator_optimizer=optimizers.RMSprop(critic.trainable_variables,
-                                                 learning_rate=1e-3),
-      discriminator_loss=losses.wasserstein_critic_loss,
-      generator_loss=losses.wasserstein_generator_loss,
-      critic_steps_schedule=train.generator_first_schedule(1),
-      batch_size=BATCH, compile_mode='xla')
+  trainer = make_trainer('xla',
+                         critic_steps_schedule=train.generator_first_schedule(1),
+                         batch_size=BATCH)
   for i in range(10):
     k = trainer.batches_needed()
     real = [data.sample_toy('8gaussians', BATCH, [0, i])] * k
