@@ -16,6 +16,7 @@ depend on having taken a step. The interface the training engine relies on:
 | SGD     | pylearn2 `learning_rule.Momentum`, `sgd.ExponentialDecay`, `learning_rule.MomentumAdjustor` | Goodfellow et al. 2014 |
 | Adam    | Kingma & Ba 2015 Algorithm 1; TF1 `tf.train.AdamOptimizer`; Newmu/dcgan_code `lib/updates.py` | DCGAN, WGAN-GP, cDCGAN |
 | RMSprop | PyTorch `torch.optim.RMSprop`              | Arjovsky et al. 2017     |
+| TF1RMSprop | TF1 `tf.train.RMSPropOptimizer` (momentum 0) | WGAN-GP toys' weight-clipping mode (gan_toy.py `MODE = 'wgan'`) |
 
 Hyperparameters are cast to the variables' dtype (float32 here), as Theano
 with floatX=float32, TF1 and PyTorch all computed the updates in float32.
@@ -543,4 +544,63 @@ class RMSprop(Optimizer):
       square_avg.assign(new_square_avg)
       denominator = tf.sqrt(new_square_avg) + tf.constant(self._epsilon, dtype)
       variable.assign_sub(lr * (gradient / denominator))
+    self.step.assign_add(1)
+
+
+# --------------------------------------------------------------------------
+# TF1's RMSProp (gan_toy.py's weight-clipping mode).
+# --------------------------------------------------------------------------
+
+class TF1RMSprop(Optimizer):
+  """`tf.train.RMSPropOptimizer(lr)` with momentum 0 and centered False.
+
+  tensorflow/python/training/rmsprop.py (read with the search tool): the
+  mean-square slot "rms" starts at ONES, decay 0.9, epsilon 1e-10; the
+  ApplyRMSProp kernel then does
+
+      ms  += (g^2 - ms) * (1 - decay)
+      mom  = momentum * mom + lr * g / sqrt(ms + epsilon)
+      var -= mom
+
+  i.e. with momentum 0: var -= lr * g / sqrt(ms + epsilon). This differs from
+  PyTorch's rule (`RMSprop` above: zero-initialised average, eps outside
+  the square root). Checked step by step against a NumPy
+  computation of this rule and against tf.compat.v1.train.RMSPropOptimizer
+  in tests/test_optimizers.py.
+  """
+
+  def __init__(self, variables: Sequence[tf.Variable], *, learning_rate: float,
+               decay: float = 0.9, epsilon: float = 1e-10,
+               name: Optional[str] = None):
+    super().__init__(variables, name=name or 'tf1_rmsprop')
+    if not 0.0 <= decay < 1.0:
+      raise ConfigError(f'RMSProp decay must be in [0, 1), got {decay}.')
+    if epsilon < 0.0:
+      raise ConfigError(f'RMSProp epsilon must be >= 0, got {epsilon}.')
+    self._decay = float(decay)
+    self._epsilon = float(epsilon)
+    with self.name_scope:
+      self._learning_rate = tf.Variable(learning_rate, dtype=tf.float32,
+                                        trainable=False, name='learning_rate')
+      self._mean_squares = [
+          tf.Variable(tf.ones(v.shape, v.dtype), trainable=False,
+                      name=_slot_name(v, 'rms'))
+          for v in self._params]
+
+  def learning_rate(self) -> tf.Tensor:
+    return self._learning_rate.read_value()
+
+  def apply(self, gradients: Sequence[tf.Tensor]) -> None:
+    gradients = self._check_gradients(gradients)
+    learning_rate = self._learning_rate.read_value()
+    for variable, mean_square, gradient in zip(self._params,
+                                               self._mean_squares, gradients):
+      dtype = variable.dtype
+      decay = tf.constant(self._decay, dtype)
+      new_mean_square = mean_square + (tf.square(gradient) - mean_square) * (
+          1.0 - decay)
+      mean_square.assign(new_mean_square)
+      step = tf.cast(learning_rate, dtype) * gradient / tf.sqrt(
+          new_mean_square + tf.constant(self._epsilon, dtype))
+      variable.assign_sub(step)
     self.step.assign_add(1)

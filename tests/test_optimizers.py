@@ -159,6 +159,29 @@ def _numpy_rmsprop(problem, lr, alpha, epsilon, epsilon_inside_sqrt=False):
   return trajectory
 
 
+def _numpy_tf1_rmsprop(problem, lr, decay, epsilon, initial_mean_square=1.0,
+                       epsilon_inside_sqrt=True):
+  """TF1 ApplyRMSProp with momentum 0 (or, with the options, wrong variants).
+
+  ms starts at `initial_mean_square` (TF1: ones); ms += (g^2 - ms) * (1 -
+  decay); var -= lr * g / sqrt(ms + epsilon).
+  """
+  params = [p.copy() for p in problem['init']]
+  mean_squares = [np.full_like(p, initial_mean_square) for p in params]
+  trajectory = []
+  for t in range(NUM_STEPS):
+    grads = _numpy_gradients(problem, params, t)
+    for i, g in enumerate(grads):
+      mean_squares[i] = mean_squares[i] + (g * g - mean_squares[i]) * (1 - decay)
+      if epsilon_inside_sqrt:
+        denominator = np.sqrt(mean_squares[i] + epsilon)
+      else:
+        denominator = np.sqrt(mean_squares[i]) + epsilon
+      params[i] = params[i] - lr * g / denominator
+    trajectory.append([p.copy() for p in params])
+  return trajectory
+
+
 # A fast version of pylearn2's schedules so that both act within NUM_STEPS:
 # lr 0.1 divided by 1.05 per update, floored at 0.01 (reached at update 48);
 # momentum 0.5 -> 0.9 between pylearn2 counts 2 and 8, 10 updates per epoch.
@@ -583,6 +606,73 @@ def test_rmsprop_test_discriminates_wrong_variants():
 
 
 # --------------------------------------------------------------------------
+# TF1 RMSProp (gan_toy.py's weight-clipping mode).
+# --------------------------------------------------------------------------
+
+# (lr, decay, epsilon): gan_toy.py's TF1 defaults (decay 0.9, epsilon 1e-10)
+# with lr 5e-5 raised to 1e-2 so that the parameters move well beyond the
+# tolerance in NUM_STEPS, and a large epsilon whose placement is visible.
+TF1_RMSPROP_SETTINGS = {
+    'gan_toy': (1e-2, 0.9, 1e-10),
+    'big_epsilon': (1e-2, 0.9, 0.3),
+}
+
+
+@pytest.mark.parametrize('jit', [False, True], ids=['eager', 'xla'])
+@pytest.mark.parametrize('setting', sorted(TF1_RMSPROP_SETTINGS))
+def test_tf1_rmsprop_matches_numpy(setting, jit):
+  lr, decay, epsilon = TF1_RMSPROP_SETTINGS[setting]
+  problem = _problem(seed=5)
+  expected = _numpy_tf1_rmsprop(problem, lr, decay, epsilon)
+  actual = _run_tf(
+      lambda v: optimizers.TF1RMSprop(v, learning_rate=lr, decay=decay,
+                                      epsilon=epsilon),
+      problem, jit)
+  _assert_trajectories_close(actual, expected)
+
+
+def test_tf1_rmsprop_test_discriminates_wrong_variants():
+  problem = _problem(seed=5)
+  lr, decay, epsilon = TF1_RMSPROP_SETTINGS['gan_toy']
+  tf1_form = _numpy_tf1_rmsprop(problem, lr, decay, epsilon)
+  # PyTorch's zero-initialised average.
+  zero_start = _numpy_tf1_rmsprop(problem, lr, decay, epsilon,
+                                  initial_mean_square=0.0)
+  assert _max_difference(tf1_form, zero_start) > 100 * TRAJECTORY_ATOL
+  lr, decay, epsilon = TF1_RMSPROP_SETTINGS['big_epsilon']
+  tf1_form = _numpy_tf1_rmsprop(problem, lr, decay, epsilon)
+  outside = _numpy_tf1_rmsprop(problem, lr, decay, epsilon,
+                               epsilon_inside_sqrt=False)
+  assert _max_difference(tf1_form, outside) > 100 * TRAJECTORY_ATOL
+
+
+def test_tf1_rmsprop_matches_tensorflow_v1_rmsprop_optimizer():
+  """TF1RMSprop against the optimizer gan_toy.py MODE 'wgan' ran."""
+  rng = np.random.default_rng(0)
+  start = rng.normal(size=(4, 3)).astype(np.float32)
+  gradients = [rng.normal(size=(4, 3)).astype(np.float32) * scale
+               for scale in (1.0, 0.1, 3.0, 0.01, 1.0)]
+  ours_variable = tf.Variable(start)
+  ours = optimizers.TF1RMSprop([ours_variable], learning_rate=0.05)
+  v1_variable = tf.Variable(start)
+  v1 = tf.compat.v1.train.RMSPropOptimizer(learning_rate=0.05)
+  for gradient in gradients:
+    ours.apply([tf.constant(gradient)])
+    v1.apply_gradients([(tf.constant(gradient), v1_variable)])
+    # Same float32 formula; Eigen may order it differently: a few ulps.
+    np.testing.assert_allclose(ours_variable.numpy(), v1_variable.numpy(),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_tf1_rmsprop_config_errors():
+  variable = tf.Variable([1.0])
+  with pytest.raises(ConfigError):
+    optimizers.TF1RMSprop([variable], learning_rate=5e-5, decay=1.0)
+  with pytest.raises(ConfigError):
+    optimizers.TF1RMSprop([variable], learning_rate=5e-5, epsilon=-1.0)
+
+
+# --------------------------------------------------------------------------
 # State created at construction.
 # --------------------------------------------------------------------------
 
@@ -595,7 +685,11 @@ SLOTS = {
              ['m', 'v']),
     'rmsprop': (lambda v: optimizers.RMSprop(v, learning_rate=5e-5),
                 ['square_avg']),
+    'tf1_rmsprop': (lambda v: optimizers.TF1RMSprop(v, learning_rate=5e-5),
+                    ['rms']),
 }
+# Initial slot values: zeros, except TF1 RMSProp's mean square (ones).
+INITIAL_SLOT_VALUE = {'tf1_rmsprop': 1.0}
 
 
 @pytest.mark.parametrize('kind', sorted(SLOTS))
@@ -617,7 +711,7 @@ def test_all_slots_exist_after_construction(kind):
       assert name in by_name, sorted(by_name)
       assert tuple(by_name[name].shape) == shape
       assert not by_name[name].trainable
-      assert np.all(by_name[name].numpy() == 0.0)
+      assert np.all(by_name[name].numpy() == INITIAL_SLOT_VALUE.get(kind, 0.0))
   expected_count = 1 + len(slot_names) * len(SHAPES) + (kind != 'sgd')
   assert len(optimizer.variables) == expected_count
   assert not optimizer.trainable_variables

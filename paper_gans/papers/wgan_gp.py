@@ -39,7 +39,7 @@ trains gan_toy.py's `MODE = 'wgan'` for the same number of generator
 iterations in `<workdir>/weight_clipping/`: the same nets and initial
 weights, no penalty, `tf.train.RMSPropOptimizer(learning_rate=5e-5)` (TF1:
 decay 0.9, epsilon 1e-10 inside the square root, mean square initialised to
-ONES; `TF1RMSprop` below) and every critic parameter clipped to [-0.01, 0.01]
+ONES; `optimizers.TF1RMSprop`) and every critic parameter clipped to [-0.01, 0.01]
 AFTER each critic update (`session.run([clip_disc_weights])` follows the
 train op). `figure1.png` then draws, as gan_toy.py's `generate_image` does,
 the critic's contours on a 128 x 128 grid over [-3, 3]^2 with real (orange)
@@ -325,64 +325,6 @@ REFERENCE_PRESETS = {
 
 
 # --------------------------------------------------------------------------
-# TF1's RMSProp, for gan_toy.py's weight-clipping mode.
-# --------------------------------------------------------------------------
-
-class TF1RMSprop(optimizers.Optimizer):
-  """`tf.train.RMSPropOptimizer(lr)` with momentum 0 and centered False.
-
-  tensorflow/python/training/rmsprop.py (read with the search tool): the
-  mean-square slot "rms" starts at ONES, decay 0.9, epsilon 1e-10; the
-  ApplyRMSProp kernel then does
-
-      ms  += (g^2 - ms) * (1 - decay)
-      mom  = momentum * mom + lr * g / sqrt(ms + epsilon)
-      var -= mom
-
-  i.e. with momentum 0: var -= lr * g / sqrt(ms + epsilon). This differs from
-  PyTorch's rule (`optimizers.RMSprop`: zero-initialised average, eps outside
-  the square root). Checked against tf.compat.v1.train.RMSPropOptimizer in
-  tests/test_wgan_gp.py.
-  """
-
-  def __init__(self, variables: Sequence[tf.Variable], *, learning_rate: float,
-               decay: float = 0.9, epsilon: float = 1e-10,
-               name: Optional[str] = None):
-    super().__init__(variables, name=name or 'tf1_rmsprop')
-    if not 0.0 <= decay < 1.0:
-      raise ConfigError(f'RMSProp decay must be in [0, 1), got {decay}.')
-    if epsilon < 0.0:
-      raise ConfigError(f'RMSProp epsilon must be >= 0, got {epsilon}.')
-    self._decay = float(decay)
-    self._epsilon = float(epsilon)
-    with self.name_scope:
-      self._learning_rate = tf.Variable(learning_rate, dtype=tf.float32,
-                                        trainable=False, name='learning_rate')
-      self._mean_squares = [
-          tf.Variable(tf.ones(v.shape, v.dtype), trainable=False,
-                      name=optimizers._slot_name(v, 'rms'))  # pylint: disable=protected-access
-          for v in self._params]
-
-  def learning_rate(self) -> tf.Tensor:
-    return self._learning_rate.read_value()
-
-  def apply(self, gradients: Sequence[tf.Tensor]) -> None:
-    gradients = self._check_gradients(gradients)
-    learning_rate = self._learning_rate.read_value()
-    for variable, mean_square, gradient in zip(self._params,
-                                               self._mean_squares, gradients):
-      dtype = variable.dtype
-      decay = tf.constant(self._decay, dtype)
-      new_mean_square = mean_square + (tf.square(gradient) - mean_square) * (
-          1.0 - decay)
-      mean_square.assign(new_mean_square)
-      step = tf.cast(learning_rate, dtype) * gradient / tf.sqrt(
-          new_mean_square + tf.constant(self._epsilon, dtype))
-      variable.assign_sub(step)
-    self.step.assign_add(1)
-
-
-# --------------------------------------------------------------------------
 # Building a run.
 # --------------------------------------------------------------------------
 
@@ -418,7 +360,7 @@ def build_trainer(config: WGANGPConfig,
     constraint = dict(gradient_penalty_weight=config.gradient_penalty_weight)
   else:
     def rmsprop(variables, name):
-      return TF1RMSprop(variables, learning_rate=config.rmsprop_learning_rate,
+      return optimizers.TF1RMSprop(variables, learning_rate=config.rmsprop_learning_rate,
                         decay=config.rmsprop_decay,
                         epsilon=config.rmsprop_epsilon, name=name)
     generator_optimizer = rmsprop(generator.trainable_variables,
