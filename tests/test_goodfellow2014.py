@@ -280,7 +280,8 @@ def test_reference_trajectory_catches_a_changed_algorithm(change,
   changed = dataclasses.replace(gf.Goodfellow2014Config(**ref['config']),
                                 **change)
   actual = reference.record(gf, changed, first_update + 1, ref['compile_mode'])
-  divergence = reference.first_divergence(
-      ref['trajectory'][:first_update + 1], actual, 1e-4, 1e-6)
+  recorded = reference.recording_for(ref)['trajectory']
+  divergence = reference.first_divergence(recorded[:first_update + 1], actual,
+                                          1e-4, 1e-6)
   assert divergence is not None
   assert divergence[0] == first_update

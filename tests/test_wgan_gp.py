@@ -489,7 +489,7 @@ def test_a_changed_penalty_weight_is_caught_at_the_first_update():
   changed = dataclasses.replace(paper.CONFIG_CLASS(**ref['config']),
                                 gradient_penalty_weight=10.0)
   actual = reference.record(paper, changed, 6, ref['compile_mode'])
-  divergence = reference.first_divergence(ref['trajectory'][:6], actual,
-                                          1e-4, 1e-6)
+  recorded = reference.recording_for(ref)['trajectory']
+  divergence = reference.first_divergence(recorded[:6], actual, 1e-4, 1e-6)
   assert divergence is not None
   assert divergence[:2] == (0, 'discriminator_loss')
