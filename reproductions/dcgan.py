@@ -20,9 +20,9 @@ faces or bedrooms on a GPU (`--dataset=tfds:<name>` where prepared, or
 
 Updates run in the authors' order, G, D, G, D, ... from a lone generator
 update against the untrained discriminator (`n_updates % (k + 1) == 0` runs
-`_train_g`); `--nogenerator_first` gives D, G, D, G, ..., the order of the
-documented CPU run below, which was made before the engine could start with
-G. Differences from the authors' loop (paper_gans/papers/dcgan.py has the
+`_train_g`); `--nogenerator_first` gives D, G, D, G, ..., the order of an
+earlier documented CPU run, made before the engine could start with G.
+Differences from the authors' loop (paper_gans/papers/dcgan.py has the
 details): epochs count one minibatch per update as their loop draws them
 (their G update ignores its minibatch); partial batches are dropped; metrics
 sample G with batch-norm moving averages (the final Frechet distance is also
@@ -38,12 +38,12 @@ Deviations forced by this machine (also in README.md):
 The run ends with the expected-output check of reproductions/expected/
 dcgan.json (classifier score and Frechet distance of the final samples, and
 the smoothness of latent walks); the exit status is 1 when it fails, 2 for
-bad input, 3 for a NaN. The documented CPU run (D first; without
---nogenerator_first the same command runs the authors' G-first order):
+bad input, 3 for a NaN. The documented CPU run (default G-first order; the
+earlier run added --nogenerator_first):
 
     python reproductions/dcgan.py --image_size=32 --generator_width=32 \
         --discriminator_width=32 --steps=1000 --checkpoint_every=250 \
-        --sample_every=250 --nogenerator_first
+        --sample_every=250
 """
 
 from absl import app
