@@ -36,8 +36,11 @@ cdcgan_mnist.json (class accuracy of the shipped evaluator on generated
 digits, overall and per class, on 10,000 samples); exit status 1 when it
 fails, 2 for bad input, 3 for a NaN. The 10x10 picture of record (one row
 per digit, one column per fixed noise vector) is samples/iteration_*.png.
+The documented CPU run (9.1 of the 30 epochs; README.md has its numbers:
+class accuracy 0.993 overall, at least 0.984 per class):
 
-    python reproductions/cdcgan_mnist.py --steps=5500 --checkpoint_every=550
+    python reproductions/cdcgan_mnist.py --steps=5000 --checkpoint_every=500 \
+        --sample_every=500
 """
 
 import dataclasses
