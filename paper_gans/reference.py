@@ -19,9 +19,9 @@ on a 2-core AMD EPYC VM with AVX2, they replay bit for bit there; on a 2-core
 Intel Xeon with AVX-512 the first update that differs is update 0 or 1, by 2
 to 10 float32 ulps, at most 8e-7 relative, and the updates amplify that past
 rtol 1e-4 at update 10 to 194 in 7 of them; in 3 of the 4 full-config files
-at update 2 to 12). A file therefore
-holds one recording per platform (`recordings`, each with a description of
-the machine and TensorFlow version), all made by the same code and command.
+at update 2 to 12). A file therefore holds one recording per platform
+(`recordings`, each with a description of the machine and TensorFlow
+version), all made by the same code and command.
 `--add_recording` appends this machine's recording to an existing file, and
 refuses when its first update disagrees with the file's beyond rounding
 (which would mean the code changed, not the machine).
@@ -40,8 +40,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-LOSS_KEYS = ('discriminator_loss', 'discriminator_real', 'discriminator_fake',
-             'gradient_penalty')
+from paper_gans import train
 
 
 def paper_module(name: str):
@@ -68,7 +67,7 @@ def record(paper, config, updates: int, compile_mode: str = 'xla') -> List[Dict]
     for step in range(len(values['discriminator_loss'])):
       rows.append({'update': len(rows), 'iteration': iteration,
                    'player': 'discriminator', 'step': step,
-                   **{n: float(values[n][step]) for n in LOSS_KEYS}})
+                   **{n: float(values[n][step]) for n in train.CRITIC_LOSSES}})
     rows.append({'update': len(rows), 'iteration': iteration,
                  'player': 'generator',
                  'generator_loss': float(values['generator_loss'][0])})
@@ -235,10 +234,14 @@ def main(argv: List[str]) -> int:
           args.paper, args.preset, args.updates):
         raise ValueError(f'{args.out} holds paper {ref["paper"]!r}, preset '
                          f'{ref["preset"]!r}, {ref["updates"]} updates')
-      ref, message = add_recording(ref)
+      new, message = add_recording(ref)
     except (OSError, ValueError, KeyError) as error:
       print(f'error: {args.out}: {error}', file=sys.stderr)
       return 2
+    if new is ref:
+      print(f'{args.out} unchanged: {message}')
+      return 0
+    ref = new
   else:
     command = 'python -m paper_gans.reference ' + ' '.join(argv)
     ref = make_reference(args.paper, args.preset, args.updates, command)

@@ -141,10 +141,16 @@ def _numpy_adam(problem, lr_or_schedule, beta1, beta2, epsilon, placement,
   return trajectory
 
 
-def _numpy_rmsprop(problem, lr, alpha, epsilon, epsilon_inside_sqrt=False):
-  """torch.optim.RMSprop (or, with epsilon_inside_sqrt, the TF/Keras form)."""
+def _numpy_rmsprop(problem, lr, alpha, epsilon, epsilon_inside_sqrt=False,
+                   initial_square_avg=0.0):
+  """torch.optim.RMSprop; with epsilon_inside_sqrt, the TF/Keras form.
+
+  TF1's ApplyRMSProp with momentum 0 (`TF1RMSprop`) is epsilon_inside_sqrt
+  with initial_square_avg 1 (its "rms" slot starts at ones) and alpha =
+  decay: its `ms += (g^2 - ms) * (1 - decay)` is the same average.
+  """
   params = [p.copy() for p in problem['init']]
-  square_avgs = [np.zeros_like(p) for p in params]
+  square_avgs = [np.full_like(p, initial_square_avg) for p in params]
   trajectory = []
   for t in range(NUM_STEPS):
     grads = _numpy_gradients(problem, params, t)
@@ -154,29 +160,6 @@ def _numpy_rmsprop(problem, lr, alpha, epsilon, epsilon_inside_sqrt=False):
         denominator = np.sqrt(square_avgs[i] + epsilon)
       else:
         denominator = np.sqrt(square_avgs[i]) + epsilon
-      params[i] = params[i] - lr * g / denominator
-    trajectory.append([p.copy() for p in params])
-  return trajectory
-
-
-def _numpy_tf1_rmsprop(problem, lr, decay, epsilon, initial_mean_square=1.0,
-                       epsilon_inside_sqrt=True):
-  """TF1 ApplyRMSProp with momentum 0 (or, with the options, wrong variants).
-
-  ms starts at `initial_mean_square` (TF1: ones); ms += (g^2 - ms) * (1 -
-  decay); var -= lr * g / sqrt(ms + epsilon).
-  """
-  params = [p.copy() for p in problem['init']]
-  mean_squares = [np.full_like(p, initial_mean_square) for p in params]
-  trajectory = []
-  for t in range(NUM_STEPS):
-    grads = _numpy_gradients(problem, params, t)
-    for i, g in enumerate(grads):
-      mean_squares[i] = mean_squares[i] + (g * g - mean_squares[i]) * (1 - decay)
-      if epsilon_inside_sqrt:
-        denominator = np.sqrt(mean_squares[i] + epsilon)
-      else:
-        denominator = np.sqrt(mean_squares[i]) + epsilon
       params[i] = params[i] - lr * g / denominator
     trajectory.append([p.copy() for p in params])
   return trajectory
@@ -623,7 +606,8 @@ TF1_RMSPROP_SETTINGS = {
 def test_tf1_rmsprop_matches_numpy(setting, jit):
   lr, decay, epsilon = TF1_RMSPROP_SETTINGS[setting]
   problem = _problem(seed=5)
-  expected = _numpy_tf1_rmsprop(problem, lr, decay, epsilon)
+  expected = _numpy_rmsprop(problem, lr, decay, epsilon,
+                            epsilon_inside_sqrt=True, initial_square_avg=1.0)
   actual = _run_tf(
       lambda v: optimizers.TF1RMSprop(v, learning_rate=lr, decay=decay,
                                       epsilon=epsilon),
@@ -634,15 +618,16 @@ def test_tf1_rmsprop_matches_numpy(setting, jit):
 def test_tf1_rmsprop_test_discriminates_wrong_variants():
   problem = _problem(seed=5)
   lr, decay, epsilon = TF1_RMSPROP_SETTINGS['gan_toy']
-  tf1_form = _numpy_tf1_rmsprop(problem, lr, decay, epsilon)
+  tf1_form = _numpy_rmsprop(problem, lr, decay, epsilon,
+                            epsilon_inside_sqrt=True, initial_square_avg=1.0)
   # PyTorch's zero-initialised average.
-  zero_start = _numpy_tf1_rmsprop(problem, lr, decay, epsilon,
-                                  initial_mean_square=0.0)
+  zero_start = _numpy_rmsprop(problem, lr, decay, epsilon,
+                              epsilon_inside_sqrt=True)
   assert _max_difference(tf1_form, zero_start) > 100 * TRAJECTORY_ATOL
   lr, decay, epsilon = TF1_RMSPROP_SETTINGS['big_epsilon']
-  tf1_form = _numpy_tf1_rmsprop(problem, lr, decay, epsilon)
-  outside = _numpy_tf1_rmsprop(problem, lr, decay, epsilon,
-                               epsilon_inside_sqrt=False)
+  tf1_form = _numpy_rmsprop(problem, lr, decay, epsilon,
+                            epsilon_inside_sqrt=True, initial_square_avg=1.0)
+  outside = _numpy_rmsprop(problem, lr, decay, epsilon, initial_square_avg=1.0)
   assert _max_difference(tf1_form, outside) > 100 * TRAJECTORY_ATOL
 
 

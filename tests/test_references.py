@@ -231,3 +231,16 @@ def test_add_recording_cli_errors_in_one_line(tmp_path, capsys):
   assert len(errors) == 2
   assert errors[0].startswith('error: ') and 'missing.json' in errors[0]
   assert "holds paper 'wgan_clip'" in errors[1]
+
+
+def test_add_recording_cli_leaves_the_file_alone_when_nothing_is_added(
+    tmp_path, monkeypatch, capsys):
+  ref, replay = _stored_ref(monkeypatch, _fake_trajectory())
+  replay['trajectory'] = _fake_trajectory()
+  path = tmp_path / 'ref.json'
+  path.write_text(json.dumps(ref))
+  before = path.read_text()
+  assert reference.main(['--paper=wgan_gp', '--preset=ci', '--updates=3',
+                         f'--out={path}', '--add_recording']) == 0
+  assert path.read_text() == before
+  assert 'unchanged: not added' in capsys.readouterr().out

@@ -307,10 +307,8 @@ def minibatches_per_iteration(config: CDCGANMnistConfig,
 
 def minibatches_for(config: CDCGANMnistConfig, iterations: int) -> int:
   """Minibatches of the reference file that `iterations` iterations are."""
-  per_pair = batches_per_iteration(config)
-  if config.generator_first and iterations > 0:
-    return 1 + per_pair * (iterations - 1)
-  return per_pair * iterations
+  return sum(minibatches_per_iteration(config, iteration)
+             for iteration in range(iterations))
 
 
 def learning_rate_schedule(config: CDCGANMnistConfig, player: str):

@@ -39,13 +39,13 @@ trains gan_toy.py's `MODE = 'wgan'` for the same number of generator
 iterations in `<workdir>/weight_clipping/`: the same nets and initial
 weights, no penalty, `tf.train.RMSPropOptimizer(learning_rate=5e-5)` (TF1:
 decay 0.9, epsilon 1e-10 inside the square root, mean square initialised to
-ONES; `optimizers.TF1RMSprop`) and every critic parameter clipped to [-0.01, 0.01]
-AFTER each critic update (`session.run([clip_disc_weights])` follows the
-train op). `figure1.png` then draws, as gan_toy.py's `generate_image` does,
-the critic's contours on a 128 x 128 grid over [-3, 3]^2 with real (orange)
-and generated (green) samples (1,000 of each; the authors plot one batch of
-256), for both runs side by side, with the histograms of their critic
-parameters below.
+ONES; `optimizers.TF1RMSprop`) and every critic parameter clipped to
+[-0.01, 0.01] AFTER each critic update (`session.run([clip_disc_weights])`
+follows the train op). `figure1.png` then draws, as gan_toy.py's
+`generate_image` does, the critic's contours on a 128 x 128 grid over
+[-3, 3]^2 with real (orange) and generated (green) samples (1,000 of each;
+the authors plot one batch of 256), for both runs side by side, with the
+histograms of their critic parameters below.
 
 The paper's Figure 1a trains its critics "to optimality" against a
 generator "held fixed at the real data plus Gaussian noise": gan_toy.py's
@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -360,9 +360,10 @@ def build_trainer(config: WGANGPConfig,
     constraint = dict(gradient_penalty_weight=config.gradient_penalty_weight)
   else:
     def rmsprop(variables, name):
-      return optimizers.TF1RMSprop(variables, learning_rate=config.rmsprop_learning_rate,
-                        decay=config.rmsprop_decay,
-                        epsilon=config.rmsprop_epsilon, name=name)
+      return optimizers.TF1RMSprop(
+          variables, learning_rate=config.rmsprop_learning_rate,
+          decay=config.rmsprop_decay, epsilon=config.rmsprop_epsilon,
+          name=name)
     generator_optimizer = rmsprop(generator.trainable_variables,
                                   'generator_optimizer')
     critic_optimizer = rmsprop(critic.trainable_variables, 'critic_optimizer')
