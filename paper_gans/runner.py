@@ -297,7 +297,12 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
     fetched = [(i, k, {n: t.numpy() for n, t in losses.items()})
                for i, k, losses in pending]
     pending.clear()
-    with open(history_path, 'a', encoding='utf-8') as f, writer.as_default():
+    # TensorBoard gets one point per loss per flush (the mean over the
+    # window of each iteration's last value): one eager summary op per loss
+    # per iteration cost more host time than a GPU toy step (README,
+    # Performance). history.jsonl keeps every value.
+    window: Dict[str, List[float]] = {}
+    with open(history_path, 'a', encoding='utf-8') as f:
       for iteration, k, values in fetched:
         line = {'iteration': iteration, 'critic_steps': k}
         for loss_name, value in values.items():
@@ -320,10 +325,14 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
             raise NonFiniteLossError(
                 f'{loss_name} is {arr[bad]} at generator iteration '
                 f'{iteration}{where}; stopped. Last good checkpoint: {last}.')
-          tf.summary.scalar(loss_name, float(arr[-1]), step=iteration)
+          window.setdefault(loss_name, []).append(float(arr[-1]))
         last_line = line
         if line['discriminator_loss']:
           last_critic_loss = line['discriminator_loss'][-1]
+    with writer.as_default():
+      for loss_name, values in window.items():
+        tf.summary.scalar(loss_name, float(np.mean(values)),
+                          step=last_line['iteration'])
 
   for iteration in range(start, options.steps):
     k = trainer.batches_needed(iteration)

@@ -311,8 +311,26 @@ def test_run_writes_history_samples_curves_and_tensorboard(tmp_path):
   assert all(len(h['discriminator_loss']) == 3 for h in history)
   assert os.path.exists(tmp_path / 'loss_curves.png')
   assert os.listdir(tmp_path / 'samples')
-  assert os.listdir(tmp_path / 'tensorboard')
   assert json.load(open(tmp_path / runner.STATUS_FILE))['finished'] is True
+  # TensorBoard: one point per loss per log window (log_every=5, so windows
+  # end at iterations 4 and 5), the window's mean of each iteration's last
+  # value; history.jsonl keeps every value.
+  points = {}
+  for name in os.listdir(tmp_path / 'tensorboard'):
+    for event in tf.compat.v1.train.summary_iterator(
+        str(tmp_path / 'tensorboard' / name)):
+      for value in event.summary.value:
+        points.setdefault(value.tag, []).append(
+            (event.step, float(tf.make_ndarray(value.tensor))))
+  assert set(points) == {'discriminator_loss', 'discriminator_real',
+                         'discriminator_fake', 'gradient_penalty',
+                         'generator_loss'} & set(history[0])
+  for tag, series in points.items():
+    last = [h[tag][-1] if isinstance(h[tag], list) else h[tag]
+            for h in history]
+    assert [step for step, _ in series] == [4, 5]
+    np.testing.assert_allclose([v for _, v in series],
+                               [np.mean(last[:5]), last[5]], rtol=1e-6)
 
 
 def test_bad_engine_settings_are_config_errors():
