@@ -1,0 +1,41 @@
+"""Per-iteration wall time of runner.run_training vs its parts, toy step at width DIM (no profiler).
+
+usage: python tools/time_runner.py STEPS DIM   (README "Performance": TensorBoard once per log window)
+
+Measurement script; not part of the package.
+"""
+import dataclasses, shutil, sys, time
+import numpy as np
+import tensorflow as tf
+from paper_gans import runner
+from paper_gans.papers import wgan_gp
+steps, dim = int(sys.argv[1]), int(sys.argv[2])
+config = wgan_gp.make_config(dataset='8gaussians', dim=dim, clipping_comparison=False)
+make = wgan_gp.dataset_fn(config)
+trainer = wgan_gp.build_trainer(config, 'xla')
+it = iter(make(0)); batches = [next(it) for _ in range(5)]
+imgs = [b[0] for b in batches]; labs = [b[1] for b in batches]
+for _ in range(20): out = trainer.train_iteration(imgs, labs)
+t = time.perf_counter()
+for _ in range(steps): out = trainer.train_iteration(imgs, labs)
+out['generator_loss'].numpy(); step_alone = (time.perf_counter() - t) / steps
+t = time.perf_counter()
+for _ in range(steps): bs = [next(it) for _ in range(5)]
+next_alone = (time.perf_counter() - t) / steps
+writer = tf.summary.create_file_writer('/tmp/prof_tb')
+t = time.perf_counter()
+with writer.as_default():
+  for i in range(steps):
+    for name in ('a', 'b', 'c', 'd', 'e'):
+      tf.summary.scalar(name, 0.5, step=i)
+summary_alone = (time.perf_counter() - t) / steps
+shutil.rmtree('/tmp/prof_run', ignore_errors=True)
+trainer = wgan_gp.build_trainer(config, 'xla')
+options = runner.RunOptions(workdir='/tmp/prof_run', steps=steps + 100, log_every=50, sample_every=10**9, checkpoint_every=10**9, verbose=False)
+runner.run_training(trainer, make, dataclasses.replace(options, steps=100), {}, name='prof')  # compiles
+t = time.perf_counter()
+runner.run_training(trainer, make, options, {}, name='prof')
+total = (time.perf_counter() - t) / steps
+print(f'dim {dim}, {steps} iterations, ms per generator iteration: run_training {1e3*total:.3f}; '
+      f'train_iteration alone {1e3*step_alone:.3f}; 5 next(iterator) {1e3*next_alone:.3f}; '
+      f'5 tf.summary.scalar {1e3*summary_alone:.3f}')
