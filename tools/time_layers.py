@@ -1,6 +1,7 @@
 """Times every convolution and batch norm of a benchmark case's step, one layer at a time.
 
-usage: python tools/time_layers.py CASE [REPEATS]   (CASE: a paper_gans.benchmark case)
+usage: python tools/time_layers.py CASE [REPEATS [MODE]]   (CASE: a paper_gans.benchmark case;
+       MODE: 'xla', the default, or 'graph': tf.function without XLA, layers and step alike)
 
 Measurement script for README "Performance", item 7; not part of the package.
 Records the (layer, input shape) of every Conv2D / ConvTranspose2D / BatchNorm call made while
@@ -15,10 +16,11 @@ from paper_gans import benchmark, layers
 
 case = sys.argv[1]
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+mode = sys.argv[3] if len(sys.argv) > 3 else 'xla'
 module_name, overrides, _ = benchmark.CASES[case]
 paper = importlib.import_module('paper_gans.papers.' + module_name)
 config = benchmark.case_config(paper, dict(overrides))
-trainer = paper.build_trainer(config, 'xla')
+trainer = paper.build_trainer(config, mode)
 iterator = iter(paper.dataset_fn(config)(0))
 # Steady state: an iteration far from WGAN's 100-critic-step phases.
 steady = 1001 if case == 'wgan_clip' else 5  # WGAN: 100 critic steps when iteration % 500 == 0 or < 25
@@ -62,24 +64,26 @@ def make_functions(layer, args, kwargs):
       y = forward(x)
     # y too: a linear layer's gradients do not need y, and XLA would drop the forward pass.
     return [y] + tape.gradient(y, [x] + variables, output_gradients=dy)
-  return tf.function(forward, jit_compile=True), tf.function(both, jit_compile=True)
+  jit = mode == 'xla'
+  return (tf.function(forward, jit_compile=jit), tf.function(both, jit_compile=jit),
+          tf.function(forward, jit_compile=True), tf.function(both, jit_compile=True))
 
 rows = []
 for key, count in calls.items():
   kind, name, shape, args, kwargs = key
   layer = instances[key]
   x = tf.random.normal([config.batch_size if d is None else d for d in shape])
-  fwd, bwd = make_functions(layer, args, dict(kwargs))
+  fwd, bwd, fwd_xla, bwd_xla = make_functions(layer, args, dict(kwargs))  # *_xla: FLOP counts
   y_shape = fwd(x).shape
   dy = tf.random.normal(y_shape)
   t_fwd, t_both = median_seconds(fwd, x), median_seconds(bwd, x, dy)
-  f_fwd = benchmark.hlo_flops(fwd.experimental_get_compiler_ir(x)(stage='optimized_hlo'))['total']
-  f_both = benchmark.hlo_flops(bwd.experimental_get_compiler_ir(x, dy)(stage='optimized_hlo'))['total']
+  f_fwd = benchmark.hlo_flops(fwd_xla.experimental_get_compiler_ir(x)(stage='optimized_hlo'))['total']
+  f_both = benchmark.hlo_flops(bwd_xla.experimental_get_compiler_ir(x, dy)(stage='optimized_hlo'))['total']
   rows.append(dict(kind=kind, name=name, shape=shape, calls=count, t_fwd=t_fwd, t_both=t_both, f_fwd=f_fwd, f_both=f_both))
 
 t_step = median_seconds(lambda: trainer.train_iteration(images, labels))
 matmul = benchmark.matmul_rate()
-print(f'case {case}, k {k}, step {t_step:.4f} s per generator iteration; matmul {matmul}')
+print(f'case {case}, mode {mode}, k {k}, step {t_step:.4f} s per generator iteration; matmul {matmul}')
 print('| layer | input shape | calls per iteration | forward ms | forward+gradients ms | forward GFLOP/s | forward+gradients GFLOP/s |')
 print('|---|---|---|---|---|---|---|')
 lo = hi = 0.0
