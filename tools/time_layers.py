@@ -10,7 +10,7 @@ that shape: forward, and forward plus gradients with respect to the input and th
 (a random upstream gradient). FLOPs come from the optimised HLO (benchmark.hlo_flops). Finally
 times the whole step (train_iteration on fixed batches) and the 2048^3 matmul, back to back.
 """
-import collections, importlib, statistics, sys, time
+import collections, statistics, sys, time
 import tensorflow as tf
 from paper_gans import benchmark, layers
 
@@ -18,12 +18,12 @@ case = sys.argv[1]
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 7
 mode = sys.argv[3] if len(sys.argv) > 3 else 'xla'
 module_name, overrides, _ = benchmark.CASES[case]
-paper = importlib.import_module('paper_gans.papers.' + module_name)
+paper = benchmark.paper_module(module_name)
 config = benchmark.case_config(paper, dict(overrides))
 trainer = paper.build_trainer(config, mode)
 iterator = iter(paper.dataset_fn(config)(0))
-# Steady state: an iteration far from WGAN's 100-critic-step phases.
-steady = 1001 if case == 'wgan_clip' else 5  # WGAN: 100 critic steps when iteration % 500 == 0 or < 25
+# The benchmark's steady state: the usual k (WGAN: 5, not its 100-step iterations).
+steady = benchmark.steady_start(trainer, 400)
 k = trainer.batches_needed(steady)
 trainer.iteration.assign(steady)
 batches = [next(iterator) for _ in range(k)]
