@@ -30,7 +30,12 @@ tf.data iterator, `trainer.train_iteration`), and measures:
 * FLOPs per generator iteration, counted from the compiled graph: the dot
   and convolution instructions of the XLA HLO (after XLA's optimisation
   passes) of every function one iteration calls, 2 FLOPs per
-  multiply-add, multiplied by the calls per iteration. Convolutions count
+  multiply-add, multiplied by the calls per iteration. The HLO is always
+  XLA's CPU compilation of the step, also where the step runs on a GPU
+  (there a copy of the trainer is built on the CPU for counting): XLA's
+  GPU HLO hands convolutions and most products to cuDNN and cuBLAS as
+  custom-calls (openxla/xla `service/gpu/transforms/conv_rewriter` and
+  `gemm_rewriter`), which this counter does not read. Convolutions count
   only the multiply-adds that touch real input elements (not padding or the
   zeros a transposed convolution's input dilation inserts). Elementwise
   work (activations, optimizer updates, random numbers) is not counted, so
@@ -201,15 +206,41 @@ def hlo_flops(hlo: str) -> Dict[str, int]:
 
 
 def iteration_flops(trainer, real_images, real_labels) -> Dict[str, int]:
-  """FLOPs of one generator iteration of an XLA trainer (see module doc)."""
+  """FLOPs of one generator iteration of an XLA trainer (see module doc).
+
+  Always counted from XLA's CPU compilation (`platform_name='CPU'`), so the
+  count is the same on every machine: on a GPU, XLA's optimised HLO runs
+  convolutions and most products as cuDNN / cuBLAS custom-calls, which
+  `hlo_flops` does not read. The trainer's variables must be on the CPU
+  (`cpu_flop_counter` builds such a trainer where a GPU is visible).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   total = {'dot': 0, 'convolution': 0, 'total': 0}
-  for function, arguments, calls in trainer.compiled_functions(real_images,
-                                                               real_labels):
-    hlo = function.experimental_get_compiler_ir(*arguments)(
-        stage='optimized_hlo')
-    for key, value in hlo_flops(hlo).items():
-      total[key] += calls * value
+  with tf.device('/CPU:0'):
+    for function, arguments, calls in trainer.compiled_functions(real_images,
+                                                                 real_labels):
+      hlo = function.experimental_get_compiler_ir(*arguments)(
+          stage='optimized_hlo', platform_name='CPU')
+      for key, value in hlo_flops(hlo).items():
+        total[key] += calls * value
   return total
+
+
+def cpu_flop_counter(paper, config, trainer, force_new: bool = False):
+  """An XLA trainer whose variables are on the CPU, at `trainer`'s iteration.
+
+  `trainer` itself where it already is one (XLA, no GPU visible), else a
+  new trainer built under `tf.device('/CPU:0')` (`force_new` builds one
+  anyway; tests use it to check that route on a CPU-only machine).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if (trainer.compile_mode == 'xla' and not force_new and
+      not tf.config.list_physical_devices('GPU')):
+    return trainer
+  with tf.device('/CPU:0'):
+    counter = paper.build_trainer(config, 'xla')
+    counter.iteration.assign(trainer.iteration)
+  return counter
 
 
 # --------------------------------------------------------------------------
@@ -372,11 +403,9 @@ def measure(case: str, mode: str, *, repeats: int = 5,
       'tensorflow_version': tf.__version__,
   }
   if count_flops:
-    counter = trainer
-    if compile_mode != 'xla':
-      counter = paper.build_trainer(config, 'xla')
-      counter.iteration.assign(trainer.iteration)
+    counter = cpu_flop_counter(paper, config, trainer)
     result['flops_per_iteration'] = iteration_flops(counter, *batches())
+    result['flops_counted_from'] = 'XLA:CPU optimised HLO'
   return result
 
 

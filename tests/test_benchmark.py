@@ -106,6 +106,31 @@ def test_measurement_record_summary_and_table():
   json.dumps(summary)  # Everything is JSON-serialisable.
 
 
+def test_flops_are_counted_on_the_cpu_whatever_runs_the_step():
+  # On a GPU the count comes from a second trainer built on the CPU (XLA's
+  # GPU HLO hides convolutions and products in cuDNN / cuBLAS custom-calls).
+  # That route, forced here, counts what the step's own trainer counts.
+  paper = benchmark.paper_module('wgan_gp')
+  config = benchmark.case_config(paper, {'dataset': '8gaussians', 'dim': 8,
+                                         'batch_size': 16, 'critic_steps': 2})
+  trainer = paper.build_trainer(config, 'xla')
+  iterator = iter(paper.dataset_fn(config)(0))
+  real = [next(iterator) for _ in range(trainer.batches_needed())]
+  images, labels = [r[0] for r in real], [r[1] for r in real]
+  own = benchmark.iteration_flops(
+      benchmark.cpu_flop_counter(paper, config, trainer), images, labels)
+  assert benchmark.cpu_flop_counter(paper, config, trainer) is trainer
+  counter = benchmark.cpu_flop_counter(paper, config, trainer, force_new=True)
+  assert counter is not trainer
+  assert all('CPU' in v.device for v in counter.variables)
+  assert benchmark.iteration_flops(counter, images, labels) == own
+  # A graph-mode trainer is counted through an XLA twin.
+  graph = paper.build_trainer(config, 'graph')
+  assert benchmark.iteration_flops(
+      benchmark.cpu_flop_counter(paper, config, graph), images, labels) == own
+  assert own['dot'] > 0 and own['convolution'] == 0
+
+
 def test_unimportable_papers_are_skipped(monkeypatch):
   monkeypatch.setitem(benchmark.CASES, 'nonexistent',
                       ('no_such_paper', {}, 'mlp'))
