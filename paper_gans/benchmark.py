@@ -276,12 +276,17 @@ def load_average() -> float:
   return round(os.getloadavg()[0], 2)
 
 
-def matmul_rate(size: int = MATMUL_SIZE, repeats: int = 5) -> Dict:
+def matmul_rate(size: int = MATMUL_SIZE, repeats: int = 5,
+                min_seconds: float = 0.02) -> Dict:
   """FP32 [size, size] x [size, size] GFLOP/s, with and without XLA.
 
   The reference rate is the faster of the two medians: the rate a large
   matrix product reaches on this machine with either of TensorFlow's CPU
-  (or GPU) code paths.
+  (or GPU) code paths. Each timing runs as many products back to back as
+  fill about `min_seconds` (1 on a CPU, where one 2048^3 product takes
+  50-100 ms; many on a GPU, where one takes well under a millisecond and
+  a single call would time the launch and the copy to the host), copying
+  only the last result to the host.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   a = tf.random.stateless_normal([size, size], seed=[0, 1])
@@ -293,13 +298,19 @@ def matmul_rate(size: int = MATMUL_SIZE, repeats: int = 5) -> Dict:
     product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)),
                           jit_compile=jit)
     product(a, b).numpy()
+    start = time.perf_counter()
+    product(a, b).numpy()
+    calls = max(1, math.ceil(min_seconds / (time.perf_counter() - start)))
     seconds = []
     for _ in range(repeats):
       start = time.perf_counter()
-      product(a, b).numpy()
-      seconds.append(time.perf_counter() - start)
+      for _ in range(calls):
+        result = product(a, b)
+      result.numpy()
+      seconds.append((time.perf_counter() - start) / calls)
     out[f'{name}_gflops_per_second'] = (2 * size**3 /
                                         statistics.median(seconds) / 1e9)
+    out[f'{name}_products_per_timing'] = calls
   out['gflops_per_second'] = max(out['xla_gflops_per_second'],
                                  out['graph_gflops_per_second'])
   out['load_average_1min'] = load_average()
