@@ -1,10 +1,10 @@
-"""Times every convolution and batch norm of a benchmark case's step, one layer at a time.
+"""Times every dense layer, convolution and batch norm of a benchmark case's step, one at a time.
 
 usage: python tools/time_layers.py CASE [REPEATS [MODE]]   (CASE: a paper_gans.benchmark case;
        MODE: 'xla', the default, or 'graph': tf.function without XLA, layers and step alike)
 
-Measurement script for README "Performance", item 7; not part of the package.
-Records the (layer, input shape) of every Conv2D / ConvTranspose2D / BatchNorm call made while
+Measurement script for README "Performance", items 2, 7 and 8; not part of the package.
+Records the (layer, input shape) of every Dense / Conv2D / ConvTranspose2D / BatchNorm call made while
 one steady-state generator iteration is traced, then times each distinct one alone under XLA at
 that shape: forward, and forward plus gradients with respect to the input and the variables
 (a random upstream gradient). FLOPs come from the optimised HLO (benchmark.hlo_flops). Finally
@@ -31,7 +31,9 @@ images, labels = [b[0] for b in batches], [b[1] for b in batches]
 
 calls = collections.Counter()
 instances = {}
-originals = {cls: cls.__call__ for cls in (layers.Conv2D, layers.ConvTranspose2D, layers.BatchNorm)}
+# Dense covers Maxout's product too (a Maxout holds a Dense); its max over pieces is not timed.
+originals = {cls: cls.__call__ for cls in (layers.Dense, layers.Conv2D, layers.ConvTranspose2D,
+                                          layers.BatchNorm)}
 def recording(cls):
   def call(self, x, *args, **kwargs):
     key = (cls.__name__, self.name, tuple(x.shape), args, tuple(sorted(kwargs.items())))
