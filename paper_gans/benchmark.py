@@ -283,9 +283,9 @@ def matmul_rate(size: int = MATMUL_SIZE, repeats: int = 5,
   The reference rate is the faster of the two medians: the rate a large
   matrix product reaches on this machine with either of TensorFlow's CPU
   (or GPU) code paths. Each timing runs as many products back to back as
-  fill about `min_seconds` (1 on a CPU, where one 2048^3 product takes
-  50-100 ms; many on a GPU, where one takes well under a millisecond and
-  a single call would time the launch and the copy to the host), copying
+  fill about `min_seconds` (1 on the CPUs measured here, where one 2048^3
+  product takes 50-100 ms; more where one is quicker, as on a GPU, so that
+  a timing is not that of one launch and one copy to the host), copying
   only the last result to the host.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
