@@ -117,9 +117,8 @@ def test_flops_are_counted_on_the_cpu_whatever_runs_the_step():
   iterator = iter(paper.dataset_fn(config)(0))
   real = [next(iterator) for _ in range(trainer.batches_needed())]
   images, labels = [r[0] for r in real], [r[1] for r in real]
-  own = benchmark.iteration_flops(
-      benchmark.cpu_flop_counter(paper, config, trainer), images, labels)
   assert benchmark.cpu_flop_counter(paper, config, trainer) is trainer
+  own = benchmark.iteration_flops(trainer, images, labels)
   counter = benchmark.cpu_flop_counter(paper, config, trainer, force_new=True)
   assert counter is not trainer
   assert all('CPU' in v.device for v in counter.variables)
