@@ -52,9 +52,22 @@ def preset_config(paper, preset: str):
                              **paper.REFERENCE_PRESETS[preset])
 
 
-def record(paper, config, updates: int, compile_mode: str = 'xla') -> List[Dict]:
-  """Trains from scratch and returns one dict per update, in order."""
-  trainer = paper.build_trainer(config, compile_mode)
+def record(paper, config, updates: int, compile_mode: str = 'xla',
+           trainer: Optional[train.GANTrainer] = None) -> List[Dict]:
+  """Trains from scratch and returns one dict per update, in order.
+
+  Args:
+    paper: a paper module.
+    config: its config.
+    updates: how many updates to record (critic and generator updates each
+      count as one).
+    compile_mode: the trainer's compile mode.
+    trainer: a trainer already built from `config` (e.g. one whose
+      `train_iteration` a test wraps to see what it is fed); by default one
+      is built here.
+  """
+  if trainer is None:
+    trainer = paper.build_trainer(config, compile_mode)
   iterator = iter(paper.dataset_fn(config)(0))
   rows: List[Dict] = []
   while len(rows) < updates:
