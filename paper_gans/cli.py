@@ -36,6 +36,24 @@ def paper_field(default: Any, source: str, help: str = '') -> Any:  # pylint: di
                            metadata={'source': source, 'help': help})
 
 
+# The floating dtypes a run can be built in.
+DTYPES = ('float32', 'float64')
+
+
+def dtype_field() -> Any:
+  """Every paper config's `dtype` field: float32, the papers' precision."""
+  return paper_field(
+      'float32', 'the papers ran in float32 (Theano floatX=float32, TF1, '
+      'PyTorch); float64 for the portable reference trajectories and the '
+      'equivalence tests',
+      'floating dtype of every variable, optimizer slot, loss and data batch: '
+      + ' or '.join(DTYPES))
+
+
+def check_dtype(value: str) -> None:
+  check_choice('dtype', value, DTYPES)
+
+
 def define_config_flags(config_cls: Type, flag_values=FLAGS) -> None:
   """Defines one flag per field of `config_cls`, typed by its default."""
   for field in dataclasses.fields(config_cls):

@@ -6,9 +6,13 @@ never depend on having run a batch through the network first (the Sonnet 2
 convention). Variable names are stable (`w`, `b`, `gamma`, `beta`,
 `moving_mean`, `moving_variance`) and nested under the module's name.
 
-Initialisers are explicit and seeded: `init(shape, seed)` returns a tensor
-drawn with a stateless random op from the integer pair `seed`, so a network
-built twice with the same seed has identical weights on any machine.
+Initialisers are explicit and seeded: `init(shape, seed, dtype)` returns a
+tensor drawn with a stateless random op from the integer pair `seed`, so a
+network built twice with the same seed has identical weights on any machine.
+
+Every layer takes `dtype` (float32 by default, the papers' precision; float64
+for the portable reference trajectories): its variables are created in it
+and its initialiser draws in it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
-Initializer = Callable[[Sequence[int], Tuple[int, int]], tf.Tensor]
+Initializer = Callable[[Sequence[int], Tuple[int, int], tf.DType], tf.Tensor]
 Padding = Union[str, int]
 
 
@@ -28,8 +32,9 @@ Padding = Union[str, int]
 def normal_initializer(stddev: float, mean: float = 0.0) -> Initializer:
   """N(mean, stddev^2); DCGAN (Radford et al. 2015, section 4) uses N(0, 0.02)."""
 
-  def init(shape, seed):
-    return tf.random.stateless_normal(shape, seed=seed, mean=mean, stddev=stddev)
+  def init(shape, seed, dtype=tf.float32):
+    return tf.random.stateless_normal(shape, seed=seed, mean=mean,
+                                      stddev=stddev, dtype=dtype)
 
   return init
 
@@ -37,16 +42,17 @@ def normal_initializer(stddev: float, mean: float = 0.0) -> Initializer:
 def uniform_initializer(limit: float) -> Initializer:
   """U(-limit, limit); pylearn2's `irange` (Goodfellow et al. 2014's mnist.yaml)."""
 
-  def init(shape, seed):
-    return tf.random.stateless_uniform(shape, seed=seed, minval=-limit, maxval=limit)
+  def init(shape, seed, dtype=tf.float32):
+    return tf.random.stateless_uniform(shape, seed=seed, minval=-limit,
+                                       maxval=limit, dtype=dtype)
 
   return init
 
 
 def zeros_initializer() -> Initializer:
-  def init(shape, seed):
+  def init(shape, seed, dtype=tf.float32):
     del seed
-    return tf.zeros(shape)
+    return tf.zeros(shape, dtype)
 
   return init
 
@@ -54,9 +60,9 @@ def zeros_initializer() -> Initializer:
 def constant_initializer(value) -> Initializer:
   """Fills with `value` (a scalar, or an array broadcastable to the shape)."""
 
-  def init(shape, seed):
+  def init(shape, seed, dtype=tf.float32):
     del seed
-    return tf.broadcast_to(tf.constant(value, tf.float32), shape)
+    return tf.broadcast_to(tf.constant(value, dtype), shape)
 
   return init
 
@@ -107,7 +113,8 @@ def dropout(x: tf.Tensor, keep_prob: float, seed: tf.Tensor,
     scale = 1.0 / keep_prob
   if keep_prob >= 1.0:
     return x * scale
-  mask = tf.random.stateless_uniform(tf.shape(x), seed=seed) < keep_prob
+  mask = tf.random.stateless_uniform(tf.shape(x), seed=seed,
+                                     dtype=x.dtype) < keep_prob
   return tf.where(mask, x * scale, tf.zeros_like(x))
 
 
@@ -120,19 +127,21 @@ class Dense(tf.Module):
 
   def __init__(self, in_features: int, out_features: int, seed: Tuple[int, int],
                w_init: Initializer, use_bias: bool = True,
-               b_init: Optional[Initializer] = None, name: Optional[str] = None):
+               b_init: Optional[Initializer] = None, name: Optional[str] = None,
+               dtype: tf.DType = tf.float32):
     super().__init__(name=name)
     self.in_features = in_features
     self.out_features = out_features
     with self.name_scope:
-      self.w = tf.Variable(w_init([in_features, out_features], seed), name='w')
+      self.w = tf.Variable(w_init([in_features, out_features], seed, dtype),
+                           name='w')
       self.b = None
       if use_bias:
         b_init = b_init or zeros_initializer()
         # A seed of its own: a random b_init drawn from the weights' seed
         # would repeat the first row of w (stateless draws share a stream).
         b_seed = tf.random.experimental.stateless_fold_in(seed, 1)
-        self.b = tf.Variable(b_init([out_features], b_seed), name='b')
+        self.b = tf.Variable(b_init([out_features], b_seed, dtype), name='b')
 
   def __call__(self, x: tf.Tensor) -> tf.Tensor:
     y = tf.matmul(x, self.w)  # [B, out_features]
@@ -151,12 +160,13 @@ class Maxout(tf.Module):
 
   def __init__(self, in_features: int, units: int, pieces: int,
                seed: Tuple[int, int], w_init: Initializer,
-               name: Optional[str] = None):
+               name: Optional[str] = None, dtype: tf.DType = tf.float32):
     super().__init__(name=name)
     self.units = units
     self.pieces = pieces
     with self.name_scope:
-      self.linear = Dense(in_features, units * pieces, seed, w_init, name='linear')
+      self.linear = Dense(in_features, units * pieces, seed, w_init,
+                          name='linear', dtype=dtype)
 
   def __call__(self, x: tf.Tensor) -> tf.Tensor:
     z = self.linear(x)  # [B, units * pieces]
@@ -291,15 +301,15 @@ class Conv2D(tf.Module):
   def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
                stride: int, padding: Padding, seed: Tuple[int, int],
                w_init: Initializer, use_bias: bool = True,
-               name: Optional[str] = None):
+               name: Optional[str] = None, dtype: tf.DType = tf.float32):
     super().__init__(name=name)
     self.stride = stride
     self.padding = padding
     with self.name_scope:
       self.w = tf.Variable(
-          w_init([kernel_size, kernel_size, in_channels, out_channels], seed),
-          name='w')
-      self.b = (tf.Variable(tf.zeros([out_channels]), name='b')
+          w_init([kernel_size, kernel_size, in_channels, out_channels], seed,
+                 dtype), name='w')
+      self.b = (tf.Variable(tf.zeros([out_channels], dtype), name='b')
                 if use_bias else None)
 
   def __call__(self, x: tf.Tensor) -> tf.Tensor:
@@ -337,7 +347,7 @@ class ConvTranspose2D(tf.Module):
   def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
                stride: int, padding: Padding, seed: Tuple[int, int],
                w_init: Initializer, use_bias: bool = True,
-               name: Optional[str] = None):
+               name: Optional[str] = None, dtype: tf.DType = tf.float32):
     super().__init__(name=name)
     self.kernel_size = kernel_size
     self.stride = stride
@@ -345,9 +355,9 @@ class ConvTranspose2D(tf.Module):
     self.out_channels = out_channels
     with self.name_scope:
       self.w = tf.Variable(
-          w_init([kernel_size, kernel_size, out_channels, in_channels], seed),
-          name='w')
-      self.b = (tf.Variable(tf.zeros([out_channels]), name='b')
+          w_init([kernel_size, kernel_size, out_channels, in_channels], seed,
+                 dtype), name='w')
+      self.b = (tf.Variable(tf.zeros([out_channels], dtype), name='b')
                 if use_bias else None)
 
   def output_size(self, in_size: int) -> int:
@@ -407,7 +417,7 @@ class BatchNorm(tf.Module):
   def __init__(self, channels: int, epsilon: float, momentum: float = 0.1,
                gamma_init: Optional[Initializer] = None,
                seed: Tuple[int, int] = (0, 0), name: Optional[str] = None,
-               affine: bool = True):
+               affine: bool = True, dtype: tf.DType = tf.float32):
     super().__init__(name=name)
     self.epsilon = epsilon
     self.momentum = momentum
@@ -416,11 +426,13 @@ class BatchNorm(tf.Module):
       self.gamma = None
       self.beta = None
       if affine:
-        self.gamma = tf.Variable(gamma_init([channels], seed), name='gamma')
-        self.beta = tf.Variable(tf.zeros([channels]), name='beta')
-      self.moving_mean = tf.Variable(tf.zeros([channels]), trainable=False,
-                                     name='moving_mean')
-      self.moving_variance = tf.Variable(tf.ones([channels]), trainable=False,
+        self.gamma = tf.Variable(gamma_init([channels], seed, dtype),
+                                 name='gamma')
+        self.beta = tf.Variable(tf.zeros([channels], dtype), name='beta')
+      self.moving_mean = tf.Variable(tf.zeros([channels], dtype),
+                                     trainable=False, name='moving_mean')
+      self.moving_variance = tf.Variable(tf.ones([channels], dtype),
+                                         trainable=False,
                                          name='moving_variance')
 
   def __call__(self, x: tf.Tensor, training: bool) -> tf.Tensor:

@@ -110,7 +110,8 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
   return -tf.reduce_mean(fake_scores)
 
 
-def uniform_interpolation_weights(seed, batch_size: int, rank: int) -> tf.Tensor:
+def uniform_interpolation_weights(seed, batch_size: int, rank: int,
+                                  dtype: tf.DType = tf.float32) -> tf.Tensor:
   """alpha ~ U[0, 1), one per example, shaped [B, 1, ..., 1] to broadcast.
 
   Gulrajani et al. 2017 Algorithm 1 draws epsilon ~ U[0, 1] per example;
@@ -124,13 +125,14 @@ def uniform_interpolation_weights(seed, batch_size: int, rank: int) -> tf.Tensor
     batch_size: B.
     rank: rank of the data tensor alpha will multiply (2 for [B, D], 4 for
       [B, H, W, C]); the result has this rank.
+    dtype: the data's floating dtype.
   """
   if rank < 2:
     raise ConfigError(f'uniform_interpolation_weights needs rank >= 2 (a batch '
                       f'axis and data axes), got {rank}.')
   shape = [batch_size] + [1] * (rank - 1)
   return tf.random.stateless_uniform(shape, seed=seed, minval=0.0, maxval=1.0,
-                                     dtype=tf.float32)
+                                     dtype=dtype)
 
 
 def wasserstein_gradient_penalty(critic_fn: Callable[[tf.Tensor], tf.Tensor],

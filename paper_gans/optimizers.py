@@ -18,8 +18,11 @@ depend on having taken a step. The interface the training engine relies on:
 | RMSprop | PyTorch `torch.optim.RMSprop`              | Arjovsky et al. 2017     |
 | TF1RMSprop | TF1 `tf.train.RMSPropOptimizer` (momentum 0) | WGAN-GP toys' weight-clipping mode (gan_toy.py `MODE = 'wgan'`) |
 
-Hyperparameters are cast to the variables' dtype (float32 here), as Theano
-with floatX=float32, TF1 and PyTorch all computed the updates in float32.
+Hyperparameters, learning rates and schedules are computed in the variables'
+dtype (`Optimizer.dtype`): float32 by default, as Theano with floatX=float32,
+TF1 and PyTorch all computed the updates in float32; float64 when the
+networks are built in float64 (the portable reference trajectories and the
+equivalence tests), as Theano with floatX=float64 would.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ def _slot_name(variable: tf.Variable, slot: str) -> str:
   return f'{base}/{slot}'
 
 
+def _as_floatx(value: float, dtype: tf.DType) -> float:
+  """`value` stored in a `dtype` shared variable and read back (Theano floatX)."""
+  return float(np.asarray(value, dtype.as_numpy_dtype))
+
+
 def _zeros_slot(variable: tf.Variable, slot: str) -> tf.Variable:
   return tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False,
                      name=_slot_name(variable, slot))
@@ -69,6 +77,13 @@ class Optimizer(tf.Module):
     self._params = tuple(variables)
     if not self._params:
       raise ConfigError(f'{type(self).__name__} was given no variables to update.')
+    dtypes = sorted({v.dtype.name for v in self._params})
+    if len(dtypes) != 1:
+      raise ConfigError(f'{type(self).__name__} was given variables of several '
+                        f"dtypes ({', '.join(dtypes)}); build both networks "
+                        'in one dtype.')
+    # The dtype of the variables, of the slots and of the learning rate.
+    self.dtype = self._params[0].dtype
     with self.name_scope:
       # Number of updates applied so far.
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
@@ -104,9 +119,9 @@ class ExponentialDecay:
       lr_n = max(base_lr / decay_factor ** n, min_lr)
 
   so update 0 uses base_lr, update 1 uses base_lr / decay_factor, and so on.
-  `base_lr` is read back from the float32 shared variable, the division runs
+  `base_lr` is read back from the floatX shared variable, the division runs
   in float64 (numpy: float32 0-d array / Python float) and the result is cast
-  to float32 again (`np.cast[config.floatX]`). pylearn2 latches at min_lr once
+  to floatX again (`np.cast[config.floatX]`); floatX is `dtype` here. pylearn2 latches at min_lr once
   reached; with decay_factor >= 1 (required here) that equals the max above.
   Goodfellow et al.'s mnist.yaml: decay_factor 1.000004, min_lr 1e-6, reached
   after 2,878,238 updates from 0.1.
@@ -122,15 +137,16 @@ class ExponentialDecay:
     if self.min_lr < 0.0:
       raise ConfigError(f'ExponentialDecay min_lr must be >= 0, got {self.min_lr}.')
 
-  def __call__(self, base_lr: float, num_updates: tf.Tensor) -> tf.Tensor:
-    """The float32 learning rate for the update after `num_updates` updates."""
-    base = tf.constant(float(np.float32(base_lr)), tf.float64)
+  def __call__(self, base_lr: float, num_updates: tf.Tensor,
+               dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """The learning rate (in `dtype`) after `num_updates` updates."""
+    base = tf.constant(_as_floatx(base_lr, dtype), tf.float64)
     n = tf.cast(num_updates, tf.float64)
     # decay_factor ** n overflows to inf after ~1.8e8 updates of 1.000004;
     # base / inf = 0 and the floor takes over, so no NaN can appear.
     lr = base / tf.pow(tf.constant(self.decay_factor, tf.float64), n)
     lr = tf.maximum(lr, tf.constant(self.min_lr, tf.float64))
-    return tf.cast(lr, tf.float32)
+    return tf.cast(lr, dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,8 +163,8 @@ class MomentumAdjustor:
   epoch with 0-based index e (e epochs completed) trains with count = e + 1:
   with mnist.yaml's start 1, saturate 250, 0.5 -> 0.7, epoch 0 uses 0.5,
   epoch 1 uses 0.5 + 0.2 / 249, and epochs 249 onwards use 0.7.
-  init_momentum is read back from the float32 shared variable; the value is
-  computed in float64 and stored as float32.
+  init_momentum is read back from the floatX shared variable; the value is
+  computed in float64 and stored as floatX (`dtype` here).
   """
 
   final_momentum: float
@@ -160,9 +176,10 @@ class MomentumAdjustor:
       raise ConfigError(f'MomentumAdjustor saturate ({self.saturate}) must not be '
                         f'before start ({self.start}).')
 
-  def __call__(self, init_momentum: float, epoch: tf.Tensor) -> tf.Tensor:
-    """The float32 momentum used during the epoch with 0-based index `epoch`."""
-    init = tf.constant(float(np.float32(init_momentum)), tf.float64)
+  def __call__(self, init_momentum: float, epoch: tf.Tensor,
+               dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """The momentum (in `dtype`) of the epoch with 0-based index `epoch`."""
+    init = tf.constant(_as_floatx(init_momentum, dtype), tf.float64)
     final = tf.constant(self.final_momentum, tf.float64)
     count = tf.cast(epoch, tf.float64) + 1.0
     if self.saturate == self.start:
@@ -171,7 +188,7 @@ class MomentumAdjustor:
       alpha = (count - float(self.start)) / float(self.saturate - self.start)
       alpha = tf.clip_by_value(alpha, 0.0, 1.0)
       momentum = init * (1.0 - alpha) + alpha * final
-    return tf.cast(momentum, tf.float32)
+    return tf.cast(momentum, dtype)
 
 
 class SGD(Optimizer):
@@ -236,15 +253,16 @@ class SGD(Optimizer):
 
   def learning_rate(self) -> tf.Tensor:
     if self._learning_rate_decay is None:
-      return tf.constant(self._base_learning_rate, tf.float32)
-    return self._learning_rate_decay(self._base_learning_rate, self.step)
+      return tf.constant(self._base_learning_rate, self.dtype)
+    return self._learning_rate_decay(self._base_learning_rate, self.step,
+                                     self.dtype)
 
   def momentum(self) -> tf.Tensor:
     """The momentum coefficient the next update will use."""
     if self._momentum_schedule is None:
-      return tf.constant(self._initial_momentum, tf.float32)
+      return tf.constant(self._initial_momentum, self.dtype)
     epoch = self.step // self._steps_per_epoch
-    return self._momentum_schedule(self._initial_momentum, epoch)
+    return self._momentum_schedule(self._initial_momentum, epoch, self.dtype)
 
   def apply(self, gradients: Sequence[tf.Tensor]) -> None:
     gradients = self._check_gradients(gradients)
@@ -274,7 +292,7 @@ class StaircaseExponentialDecay:
 
       lr_n = lr * decay_rate ** floor(global_step / decay_steps)
 
-  computed in float32 as TF1 does (global_step cast to the rate's dtype).
+  computed in the rate's dtype as TF1 does (global_step cast to it).
   `global_step` is this optimizer's update counter plus `step_offset`: a TF1
   optimizer whose `minimize` does not increment the shared global_step reads
   the value the other optimizer left (znxlwm/tensorflow-MNIST-cGAN-cDCGAN:
@@ -298,10 +316,11 @@ class StaircaseExponentialDecay:
                         f'got {self.step_offset}.')
 
   def __call__(self, base_lr: tf.Tensor, num_updates: tf.Tensor) -> tf.Tensor:
-    """The float32 rate for the update after `num_updates` updates."""
-    global_step = tf.cast(num_updates + self.step_offset, tf.float32)
-    exponent = tf.floor(global_step / tf.constant(self.decay_steps, tf.float32))
-    return base_lr * tf.pow(tf.constant(self.decay_rate, tf.float32), exponent)
+    """The rate (in base_lr's dtype) after `num_updates` updates."""
+    dtype = base_lr.dtype
+    global_step = tf.cast(num_updates + self.step_offset, dtype)
+    exponent = tf.floor(global_step / tf.constant(self.decay_steps, dtype))
+    return base_lr * tf.pow(tf.constant(self.decay_rate, dtype), exponent)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -317,8 +336,9 @@ class EpochLinearDecay:
   (niter + 1 epochs at the full rate, then 0.99, 0.98, ... of it for
   niter = niter_decay = 100; the rate reaches 0 only after the last epoch).
   The epoch is `(num_updates + step_offset) // steps_per_epoch`. dcgan_code
-  subtracts in float32 each time; the rate here is computed in float64 and
-  cast once, which may differ from it in the last float32 bit.
+  subtracts in floatX each time; the rate here is computed in float64 and
+  cast once to base_lr's dtype, which may differ from it in the last float32
+  bit.
   """
 
   steps_per_epoch: int
@@ -337,13 +357,13 @@ class EpochLinearDecay:
                         f'{self.step_offset}.')
 
   def __call__(self, base_lr: tf.Tensor, num_updates: tf.Tensor) -> tf.Tensor:
-    """The float32 rate for the update after `num_updates` updates."""
+    """The rate (in base_lr's dtype) after `num_updates` updates."""
     epoch = (tf.cast(num_updates, tf.int64) + self.step_offset) // \
         self.steps_per_epoch
     decayed_epochs = tf.maximum(
         tf.cast(epoch - self.constant_epochs, tf.float64), 0.0)
     fraction = tf.maximum(1.0 - decayed_epochs / float(self.decay_epochs), 0.0)
-    return tf.cast(tf.cast(base_lr, tf.float64) * fraction, tf.float32)
+    return tf.cast(tf.cast(base_lr, tf.float64) * fraction, base_lr.dtype)
 
 
 class Adam(Optimizer):
@@ -388,8 +408,9 @@ class Adam(Optimizer):
   Its epsilon is 1e-8 and beta2 0.999 (the class defaults; the DCGAN scripts
   set only lr 2e-4 and b1 0.5).
 
-  The learning rate is a float32 variable: `set_learning_rate` changes it.
-  An optional `learning_rate_schedule(base_lr, step) -> float32 rate` scales
+  The learning rate is a variable in the variables' dtype:
+  `set_learning_rate` changes it.
+  An optional `learning_rate_schedule(base_lr, step) -> rate` scales
   it per update from the optimizer's own `step` counter (checkpointed with
   the slots, and traced into XLA like any other op): TF1's staircase
   `exponential_decay` (`StaircaseExponentialDecay`) or dcgan_code's per-epoch
@@ -405,7 +426,7 @@ class Adam(Optimizer):
     weight_decay: L2 coefficient added to the gradient as in dcgan_code; 0
       (the default) adds nothing.
     learning_rate_schedule: optional per-update schedule, a callable
-      `(base_lr float32 tensor, step int64 tensor) -> float32 rate` such as
+      `(base_lr tensor, step int64 tensor) -> rate (base_lr's dtype)` such as
       `StaircaseExponentialDecay` or `EpochLinearDecay`.
     name: module name.
   """
@@ -433,7 +454,7 @@ class Adam(Optimizer):
     self._weight_decay = float(weight_decay)
     self._learning_rate_schedule = learning_rate_schedule
     with self.name_scope:
-      self._learning_rate = tf.Variable(learning_rate, dtype=tf.float32,
+      self._learning_rate = tf.Variable(learning_rate, dtype=self.dtype,
                                         trainable=False, name='learning_rate')
       self._first_moments = [_zeros_slot(v, 'm') for v in self._params]
       self._second_moments = [_zeros_slot(v, 'v') for v in self._params]
@@ -522,7 +543,7 @@ class RMSprop(Optimizer):
     self._alpha = float(alpha)
     self._epsilon = float(epsilon)
     with self.name_scope:
-      self._learning_rate = tf.Variable(learning_rate, dtype=tf.float32,
+      self._learning_rate = tf.Variable(learning_rate, dtype=self.dtype,
                                         trainable=False, name='learning_rate')
       self._square_averages = [_zeros_slot(v, 'square_avg') for v in self._params]
 
@@ -580,7 +601,7 @@ class TF1RMSprop(Optimizer):
     self._decay = float(decay)
     self._epsilon = float(epsilon)
     with self.name_scope:
-      self._learning_rate = tf.Variable(learning_rate, dtype=tf.float32,
+      self._learning_rate = tf.Variable(learning_rate, dtype=self.dtype,
                                         trainable=False, name='learning_rate')
       self._mean_squares = [
           tf.Variable(tf.ones(v.shape, v.dtype), trainable=False,

@@ -175,9 +175,9 @@ def update0_agrees(a: List[Dict], b: List[Dict]) -> bool:
 
 
 def make_reference(paper_name: str, preset: str, updates: int,
-                   command: str) -> Dict:
+                   command: str, dtype: str = 'float32') -> Dict:
   paper = paper_module(paper_name)
-  config = preset_config(paper, preset)
+  config = dataclasses.replace(preset_config(paper, preset), dtype=dtype)
   return {
       'paper': paper_name,
       'preset': preset,
@@ -233,6 +233,10 @@ def main(argv: List[str]) -> int:
   parser.add_argument('--paper', required=True)
   parser.add_argument('--preset', default='ci')
   parser.add_argument('--updates', type=int, default=200)
+  parser.add_argument(
+      '--dtype', default='float32', choices=('float32', 'float64'),
+      help='float64 records a portable trajectory (replayed on every '
+           'machine at rtol 1e-9); float32 one per kind of machine')
   parser.add_argument('--out', required=True)
   parser.add_argument(
       '--add_recording', action='store_true',
@@ -257,7 +261,8 @@ def main(argv: List[str]) -> int:
     ref = new
   else:
     command = 'python -m paper_gans.reference ' + ' '.join(argv)
-    ref = make_reference(args.paper, args.preset, args.updates, command)
+    ref = make_reference(args.paper, args.preset, args.updates, command,
+                         args.dtype)
     message = 'recorded'
   with open(args.out, 'w', encoding='utf-8') as f:
     json.dump(ref, f, indent=1)

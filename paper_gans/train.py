@@ -80,8 +80,11 @@ Schedule = Callable[[int], int]
 # Latent distributions and schedules.
 # --------------------------------------------------------------------------
 
-def latent_sampler(distribution, latent_dim: int):
+def latent_sampler(distribution, latent_dim: int,
+                   dtype: tf.DType = tf.float32):
   """Returns `sample(seed, batch_size) -> z [batch_size, latent_dim]`.
+
+  z is drawn in `dtype` (the networks' dtype).
 
   `distribution` is a name below or already such a callable (tests pass
   arithmetic noise that is identical with and without XLA).
@@ -97,13 +100,15 @@ def latent_sampler(distribution, latent_dim: int):
     return distribution
   if distribution == 'normal':
     def sample(seed, batch_size):
-      return tf.random.stateless_normal([batch_size, latent_dim], seed=seed)
+      return tf.random.stateless_normal([batch_size, latent_dim], seed=seed,
+                                        dtype=dtype)
   elif distribution in ('uniform', 'uniform_unit_variance'):
     limit = 1.0 if distribution == 'uniform' else math.sqrt(3.0)
 
     def sample(seed, batch_size):
       return tf.random.stateless_uniform([batch_size, latent_dim], seed=seed,
-                                         minval=-limit, maxval=limit)
+                                         minval=-limit, maxval=limit,
+                                         dtype=dtype)
   else:
     raise ConfigError(
         f"unknown latent distribution '{distribution}'; expected one of "
@@ -190,16 +195,17 @@ def fold(seed: tf.Tensor, *values) -> tf.Tensor:
   return tf.cast(tf.bitwise.bitwise_and(seed, 0x7FFFFFFF), tf.int32)
 
 
-def fixed_generator_fakes(real, seed, stddev: float) -> tf.Tensor:
-  """real + stddev * N(0, 1), the noise drawn from `fold(seed, 6)`.
+def fixed_generator_fakes(real, seed, stddev: float,
+                          dtype: tf.DType = tf.float32) -> tf.Tensor:
+  """real + stddev * N(0, 1) in `dtype`, the noise drawn from `fold(seed, 6)`.
 
   gan_toy.py's Generator with FIXED_GENERATOR = True: `real_data + (1. *
   tf.random_normal(tf.shape(real_data)))`. `GANTrainer` calls it with each
   critic step's seed; pictures and metrics call it with seeds of their own.
   """
-  real = tf.cast(real, tf.float32)
+  real = tf.cast(real, dtype)
   noise = tf.random.stateless_normal(
-      tf.shape(real), seed=fold(seed, _FIXED_GENERATOR_NOISE))
+      tf.shape(real), seed=fold(seed, _FIXED_GENERATOR_NOISE), dtype=dtype)
   return real + stddev * noise
 
 
@@ -213,6 +219,9 @@ class GANTrainer(tf.Module):
   The trainer is itself a `tf.Module`, so `tf.train.Checkpoint(trainer=...)`
   saves networks, optimizer slots and counters in one object with stable
   names.
+
+  Its dtype is the networks' (`dtype`): both players' variables must share
+  it, and noise, penalty weights and losses are computed in it.
   """
 
   def __init__(self, *, generator: tf.Module, discriminator: tf.Module,
@@ -333,8 +342,9 @@ class GANTrainer(tf.Module):
     self.discriminator_optimizer = discriminator_optimizer
     self._discriminator_loss = discriminator_loss
     self._generator_loss = generator_loss
+    self.dtype = _common_dtype(generator, discriminator)
     self._sample_latent = latent_sampler(latent_distribution,
-                                         generator.latent_dim)
+                                         generator.latent_dim, self.dtype)
     self.num_classes = getattr(generator, 'num_classes', None)
     self.update_order = update_order
     self.critic_steps_schedule = critic_steps_schedule
@@ -408,7 +418,7 @@ class GANTrainer(tf.Module):
 
     Args:
       real_images: k real batches, one fresh batch per critic step (k =
-        `batches_needed()`; 1 for 'simultaneous'): a [k, B, ...] float32
+        `batches_needed()`; 1 for 'simultaneous'): a [k, B, ...]
         tensor or a sequence of k [B, ...] tensors. k = 0 (an empty
         sequence) runs the generator step alone, at `batch_size`.
       real_labels: the k label batches, [k, B] int32 or a sequence of [B].
@@ -508,7 +518,8 @@ class GANTrainer(tf.Module):
     if self.fixed_generator_noise_stddev is None:
       raise ValueError('this trainer trains its generator; it has no fixed '
                        'generator.')
-    return fixed_generator_fakes(real, seed, self.fixed_generator_noise_stddev)
+    return fixed_generator_fakes(real, seed, self.fixed_generator_noise_stddev,
+                                 self.dtype)
 
   # ---- the steps ---------------------------------------------------------
 
@@ -543,7 +554,7 @@ class GANTrainer(tf.Module):
                 for name in steps[0]}  # each [k]
     else:
       # A lone generator update: empty per-critic-step losses.
-      losses = {name: tf.zeros([0]) for name in CRITIC_LOSSES}
+      losses = {name: tf.zeros([0], self.dtype) for name in CRITIC_LOSSES}
     if self.fixed_generator_noise_stddev is not None:
       losses['generator_loss'] = self._fixed_generator_step(real_images[k - 1])
     else:
@@ -565,6 +576,7 @@ class GANTrainer(tf.Module):
   def _critic_step(self, real, labels, index):
     """Critic step `index` of an iteration: one update on one real batch."""
     seed = fold(self._iteration_seed(), _CRITIC, index)
+    real = tf.cast(real, self.dtype)  # A no-op when the data are in it.
     batch_size = tf.shape(real)[0]
     if not self.num_classes:
       labels = None  # Unconditional networks take no labels.
@@ -589,7 +601,7 @@ class GANTrainer(tf.Module):
       fake_out = self.discriminator(fake, labels=fake_labels, training=True,
                                     seed=fold(seed, _DROPOUT_FAKE))  # [B]
       loss = self._discriminator_loss(real_out, fake_out)
-      penalty = tf.constant(0.0)
+      penalty = tf.zeros([], self.dtype)
       if self.gradient_penalty_weight:
         penalty = self._gradient_penalty(real, fake, labels, seed)
         loss_with_penalty = loss + self.gradient_penalty_weight * penalty
@@ -610,9 +622,8 @@ class GANTrainer(tf.Module):
   def _gradient_penalty(self, real, fake, labels, seed):
     """E[(||grad_x_hat D(x_hat)||_2 - 1)^2], alpha ~ U[0, 1] per example."""
     from paper_gans import losses  # pylint: disable=g-import-not-at-top
-    alpha_shape = tf.concat([tf.shape(real)[:1],
-                             tf.ones([len(real.shape) - 1], tf.int32)], 0)
-    alpha = tf.random.stateless_uniform(alpha_shape, seed=fold(seed, _ALPHA))
+    alpha = losses.uniform_interpolation_weights(  # [B, 1, ..., 1]
+        fold(seed, _ALPHA), tf.shape(real)[0], len(real.shape), self.dtype)
     critic = lambda x: self.discriminator(x, labels=labels, training=True,
                                           seed=fold(seed, _DROPOUT_REAL))
     return losses.wasserstein_gradient_penalty(critic, real, fake, alpha)
@@ -653,6 +664,7 @@ class GANTrainer(tf.Module):
     loss, as `AdversaryCost2` in goodfeli/adversarial does.
     """
     seed = fold(self._iteration_seed(), _SIMULTANEOUS)
+    real = tf.cast(real, self.dtype)  # A no-op when the data are in it.
     batch_size = tf.shape(real)[0]
     if not self.num_classes:
       labels = None  # Unconditional networks take no labels.
@@ -682,9 +694,20 @@ class GANTrainer(tf.Module):
         'discriminator_loss': expand(d_loss),
         'discriminator_real': expand(tf.reduce_mean(real_out)),
         'discriminator_fake': expand(tf.reduce_mean(fake_out)),
-        'gradient_penalty': tf.zeros([1]),
+        'gradient_penalty': tf.zeros([1], self.dtype),
         'generator_loss': g_loss,
     }
+
+
+def _common_dtype(generator: tf.Module, discriminator: tf.Module) -> tf.DType:
+  """The one floating dtype of both players' variables (ConfigError if not)."""
+  dtypes = {v.dtype for module in (generator, discriminator)
+            for v in module.variables if v.dtype.is_floating}
+  if len(dtypes) != 1:
+    raise ConfigError('the generator and the discriminator must be built in '
+                      'one floating dtype, got '
+                      f"{', '.join(sorted(d.name for d in dtypes)) or 'none'}.")
+  return dtypes.pop()
 
 
 def variables_of(modules: Sequence[tf.Module]):

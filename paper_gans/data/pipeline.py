@@ -176,7 +176,8 @@ def make_dataset(name: str, batch_size: int, seed: int, *,
                  resize_method: str = 'resize',
                  value_range: Tuple[float, float] = (-1.0, 1.0),
                  start_batch: int = 0,
-                 channels: Optional[int] = None) -> tf.data.Dataset:
+                 channels: Optional[int] = None,
+                 dtype: tf.DType = tf.float32) -> tf.data.Dataset:
   """An endless, batched, prefetched stream of (x, labels).
 
   Images: every epoch is an independent permutation of the split drawn with
@@ -185,12 +186,13 @@ def make_dataset(name: str, batch_size: int, seed: int, *,
   permutation are dropped, so batches never cross an epoch boundary and
   every batch is full. The decoded uint8 images (at the target resolution
   and channel count) are cached in memory once per process and scaled to
-  float32 per batch.
+  `dtype` per batch.
 
   Toys: batch g is sample_toy(name, batch_size, fold(seed, g)) for
   8gaussians and swissroll; 25gaussians cycles in a fixed order through the
   fixed 100,000-point set grid_dataset(seed) exactly like gan_toy.py
-  (100000 // batch_size batches per pass). value_range does not apply.
+  (100000 // batch_size batches per pass). value_range does not apply. The
+  points are drawn in float32 and cast to `dtype` (exact for float64).
 
   Batch g is a pure function of (arguments, g): the same arguments give the
   same batches in any process, and start_batch=k yields batches k, k+1, ...
@@ -207,9 +209,11 @@ def make_dataset(name: str, batch_size: int, seed: int, *,
     value_range: (0.0, 1.0) or (-1.0, 1.0).
     start_batch: index of the first batch yielded.
     channels: 1 or 3 to convert images (None keeps theirs).
+    dtype: the floating dtype of x: tf.float32 (the papers' precision) or
+      tf.float64.
 
   Returns:
-    A tf.data.Dataset of (x float32 [B, H, W, C] or [B, 2] for toys,
+    A tf.data.Dataset of (x `dtype` [B, H, W, C] or [B, 2] for toys,
     labels int32 [B]) pairs; labels are classes for images, mode indices for
     the Gaussian toys (rows of toy_modes) and 0 for swissroll.
   """
@@ -223,7 +227,7 @@ def make_dataset(name: str, batch_size: int, seed: int, *,
     if image_size is not None or channels is not None:
       raise ConfigError(f'toy data set {name!r} has no image_size or '
                         'channels; leave both as None.')
-    return _toy_dataset(name, batch_size, key, start_batch)
+    return _toy_dataset(name, batch_size, key, start_batch, dtype)
   if resize_method not in transforms.RESIZE_METHODS:
     raise ConfigError(f'resize method {resize_method!r} is not one of '
                       f'{", ".join(transforms.RESIZE_METHODS)}.')
@@ -232,12 +236,13 @@ def make_dataset(name: str, batch_size: int, seed: int, *,
   images, labels = cached_images(name, split, image_size, resize_method,
                                  channels)
   return _image_dataset(images, labels, batch_size, key, start_batch,
-                        value_range)
+                        value_range, dtype)
 
 
 def _image_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,
                    key: tf.Tensor, start_batch: int,
-                   value_range: Tuple[float, float]) -> tf.data.Dataset:
+                   value_range: Tuple[float, float],
+                   dtype: tf.DType) -> tf.data.Dataset:
   num_examples = len(images)
   per_epoch = num_examples // batch_size
   if per_epoch == 0:
@@ -257,7 +262,8 @@ def _image_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,
     return tf.data.Dataset.from_tensor_slices(batches[skip:])
 
   def gather(indices):
-    x = transforms.scale_images(tf.gather(images, indices), value_range)
+    x = transforms.scale_images(tf.gather(images, indices), value_range,
+                                dtype)
     return x, tf.gather(labels, indices)
 
   indices = tf.data.Dataset.counter(first_epoch).flat_map(epoch_batches)
@@ -266,7 +272,7 @@ def _image_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int,
 
 
 def _toy_dataset(name: str, batch_size: int, key: tf.Tensor,
-                 start_batch: int) -> tf.data.Dataset:
+                 start_batch: int, dtype: tf.DType) -> tf.data.Dataset:
   batch_indices = tf.data.Dataset.counter(start_batch)
   if name == '25gaussians':
     points, modes = toys.grid_dataset(key)
@@ -286,4 +292,6 @@ def _toy_dataset(name: str, batch_size: int, key: tf.Tensor,
         lambda index: toys.sample_toy_with_labels(name, batch_size,
                                                   _fold(key, index)),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if dtype != tf.float32:
+    dataset = dataset.map(lambda x, labels: (tf.cast(x, dtype), labels))
   return dataset.prefetch(tf.data.AUTOTUNE)

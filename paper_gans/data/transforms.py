@@ -99,24 +99,28 @@ def check_value_range(value_range: Sequence[float]) -> Tuple[float, float]:
   return pair
 
 
-def scale_images(x, value_range: Tuple[float, float]):
-  """Maps uint8 pixels 0..255 to float32 in `value_range`.
+def scale_images(x, value_range: Tuple[float, float],
+                 dtype: tf.DType = tf.float32):
+  """Maps uint8 pixels 0..255 to `dtype` (float32 by default) in `value_range`.
 
   (0, 1): x / 255, as pylearn2 reads MNIST for Goodfellow et al. (2014).
   (-1, 1): x / 127.5 - 1, the tanh range of DCGAN and WGAN; 0 -> -1 and
-  255 -> 1 exactly.
+  255 -> 1 exactly. The arithmetic runs in `dtype`.
 
   Args:
     x: uint8 (or any real-valued) numpy array or tf.Tensor holding 0..255.
     value_range: (0.0, 1.0) or (-1.0, 1.0).
+    dtype: tf.float32 or tf.float64.
 
   Returns:
-    float32 of the same kind (numpy in, numpy out; tensor in, tensor out).
+    `dtype` values of the same kind (numpy in, numpy out; tensor in, tensor
+    out).
   """
   low, _ = check_value_range(value_range)
   if isinstance(x, np.ndarray):
-    x = x.astype(np.float32)
-    return x / np.float32(255.0) if low == 0.0 else (
-        x / np.float32(127.5) - np.float32(1.0))
-  x = tf.cast(x, tf.float32)
+    np_dtype = tf.as_dtype(dtype).as_numpy_dtype
+    x = x.astype(np_dtype)
+    return x / np_dtype(255.0) if low == 0.0 else (
+        x / np_dtype(127.5) - np_dtype(1.0))
+  x = tf.cast(x, dtype)
   return x / 255.0 if low == 0.0 else x / 127.5 - 1.0

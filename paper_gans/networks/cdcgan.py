@@ -103,22 +103,23 @@ NEWMU_BN_MOMENTUM = 0.1
 def _truncated_normal_initializer(stddev: float) -> layers.Initializer:
   """TF1's truncated_normal_initializer: N(0, stddev^2), redrawn beyond 2 stddev."""
 
-  def init(shape, seed):
+  def init(shape, seed, dtype=tf.float32):
     return tf.random.stateless_truncated_normal(shape, seed=seed,
-                                                stddev=stddev)
+                                                stddev=stddev, dtype=dtype)
 
   return init
 
 
-def _one_hot(labels, num_classes: int, owner: str) -> tf.Tensor:
-  """int labels [B] -> float32 one-hot [B, num_classes], range-checked."""
+def _one_hot(labels, num_classes: int, owner: str,
+             dtype: tf.DType) -> tf.Tensor:
+  """int labels [B] -> one-hot [B, num_classes] in `dtype`, range-checked."""
   if labels is None:
     raise ValueError(f'{owner} is conditional; labels (int32 [B]) are required.')
   labels = tf.convert_to_tensor(labels)
   tf.debugging.assert_non_negative(labels, message=f'{owner}: labels < 0')
   tf.debugging.assert_less(labels, tf.cast(num_classes, labels.dtype),
                            message=f'{owner}: labels >= num_classes')
-  return tf.one_hot(labels, num_classes, dtype=tf.float32)
+  return tf.one_hot(labels, num_classes, dtype=dtype)
 
 
 def _concat_label_maps(h: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -137,7 +138,8 @@ class SeedCDCGANGenerator(tf.Module):
   """
 
   def __init__(self, latent_dim: int = 100, num_classes: int = NUM_CLASSES,
-               seed: int = 0, name: str = 'generator'):
+               seed: int = 0, name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -156,15 +158,15 @@ class SeedCDCGANGenerator(tf.Module):
       # The twin's deconv1, deconv2, deconv3 and their batch norms.
       self.deconv1 = layers.ConvTranspose2D(latent_dim + num_classes, 256, 7,
                                             1, 'VALID', seeds(), w_init,
-                                            name='deconv1')
+                                            name='deconv1', dtype=dtype)
       self.bn1 = layers.BatchNorm(256, SEED_BN_EPSILON, SEED_BN_MOMENTUM,
-                                  name='bn1')
+                                  name='bn1', dtype=dtype)
       self.deconv2 = layers.ConvTranspose2D(256, 128, 5, 2, 'SAME', seeds(),
-                                            w_init, name='deconv2')
+                                            w_init, name='deconv2', dtype=dtype)
       self.bn2 = layers.BatchNorm(128, SEED_BN_EPSILON, SEED_BN_MOMENTUM,
-                                  name='bn2')
+                                  name='bn2', dtype=dtype)
       self.deconv3 = layers.ConvTranspose2D(128, 1, 5, 2, 'SAME', seeds(),
-                                            w_init, name='deconv3')
+                                            w_init, name='deconv3', dtype=dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:
@@ -176,7 +178,8 @@ class SeedCDCGANGenerator(tf.Module):
       training: True normalises with batch statistics and updates the moving
         averages (the twin's isTrain=True); False uses the moving averages.
     """
-    y = _one_hot(labels, self.num_classes, 'SeedCDCGANGenerator')  # [B, 10]
+    y = _one_hot(labels, self.num_classes, 'SeedCDCGANGenerator',
+                 z.dtype)  # [B, 10]
     h = tf.concat([z, y], axis=1)[:, tf.newaxis, tf.newaxis, :]  # [B,1,1,110]
     h = layers.leaky_relu(self.bn1(self.deconv1(h), training), LEAKY_SLOPE)
     h = layers.leaky_relu(self.bn2(self.deconv2(h), training), LEAKY_SLOPE)
@@ -191,7 +194,8 @@ class SeedCDCGANDiscriminator(tf.Module):
   """
 
   def __init__(self, num_classes: int = NUM_CLASSES, seed: int = 0,
-               name: str = 'discriminator'):
+               name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -207,13 +211,13 @@ class SeedCDCGANDiscriminator(tf.Module):
     with self.name_scope:
       # The twin's conv1, conv2 (with batch norm) and conv3.
       self.conv1 = layers.Conv2D(channels + num_classes, 128, 5, 2, 'SAME',
-                                 seeds(), w_init, name='conv1')
+                                 seeds(), w_init, name='conv1', dtype=dtype)
       self.conv2 = layers.Conv2D(128, 256, 5, 2, 'SAME', seeds(), w_init,
-                                 name='conv2')
+                                 name='conv2', dtype=dtype)
       self.bn2 = layers.BatchNorm(256, SEED_BN_EPSILON, SEED_BN_MOMENTUM,
-                                  name='bn2')
+                                  name='bn2', dtype=dtype)
       self.conv3 = layers.Conv2D(256, 1, 7, 1, 'VALID', seeds(), w_init,
-                                 name='conv3')
+                                 name='conv3', dtype=dtype)
 
   def __call__(self, x: tf.Tensor, labels=None, training: bool = True,
                seed=None) -> tf.Tensor:
@@ -227,7 +231,8 @@ class SeedCDCGANDiscriminator(tf.Module):
       seed: ignored (no dropout).
     """
     del seed
-    y = _one_hot(labels, self.num_classes, 'SeedCDCGANDiscriminator')
+    y = _one_hot(labels, self.num_classes, 'SeedCDCGANDiscriminator',
+                 x.dtype)
     h = _concat_label_maps(x, y)  # [B, 28, 28, 11]
     h = layers.leaky_relu(self.conv1(h), LEAKY_SLOPE)  # [B, 14, 14, 128]
     h = layers.leaky_relu(self.bn2(self.conv2(h), training), LEAKY_SLOPE)
@@ -246,7 +251,8 @@ class NewmuCondGenerator(tf.Module):
 
   def __init__(self, latent_dim: int = 100, num_classes: int = NUM_CLASSES,
                ngf: int = 64, ngfc: int = 1024, seed: int = 0,
-               name: str = 'generator'):
+               name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -267,24 +273,24 @@ class NewmuCondGenerator(tf.Module):
 
     def make_bn(units, bn_name):
       return layers.BatchNorm(units, NEWMU_BN_EPSILON, NEWMU_BN_MOMENTUM,
-                              name=bn_name, affine=False)
+                              name=bn_name, affine=False, dtype=dtype)
 
     with self.name_scope:
       # gw (nz+ny, ngfc), gw2 (ngfc+ny, ngf*2*7*7), gw3 (ngf*2+ny, ngf, 5, 5),
       # gwx (ngf+ny, nc, 5, 5).
       self.fc1 = layers.Dense(latent_dim + num_classes, ngfc, seeds(), w_init,
-                              use_bias=False, name='fc1')
+                              use_bias=False, name='fc1', dtype=dtype)
       self.fc1_bn = make_bn(ngfc, 'fc1_bn')
       self.fc2 = layers.Dense(ngfc + num_classes, self._channels_7x7 * 7 * 7,
-                              seeds(), w_init, use_bias=False, name='fc2')
+                              seeds(), w_init, use_bias=False, name='fc2', dtype=dtype)
       self.fc2_bn = make_bn(self._channels_7x7 * 7 * 7, 'fc2_bn')
       self.deconv1 = layers.ConvTranspose2D(
           self._channels_7x7 + num_classes, ngf, 5, 2, 'SAME', seeds(), w_init,
-          use_bias=False, name='deconv1')
+          use_bias=False, name='deconv1', dtype=dtype)
       self.deconv1_bn = make_bn(ngf, 'deconv1_bn')
       self.deconv2 = layers.ConvTranspose2D(
           ngf + num_classes, MNIST_IMAGE_SHAPE[-1], 5, 2, 'SAME', seeds(),
-          w_init, use_bias=False, name='deconv2')
+          w_init, use_bias=False, name='deconv2', dtype=dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:
@@ -296,7 +302,8 @@ class NewmuCondGenerator(tf.Module):
       training: True normalises with batch statistics (the reference always
         does) and updates the moving averages; False uses the moving averages.
     """
-    y = _one_hot(labels, self.num_classes, 'NewmuCondGenerator')  # [B, 10]
+    y = _one_hot(labels, self.num_classes, 'NewmuCondGenerator',
+                 z.dtype)  # [B, 10]
     h = tf.concat([z, y], axis=1)  # [B, 110]
     h = tf.nn.relu(self.fc1_bn(self.fc1(h), training))  # [B, 1024]
     h = tf.concat([h, y], axis=1)  # [B, 1034]
@@ -317,7 +324,8 @@ class NewmuCondDiscriminator(tf.Module):
   """
 
   def __init__(self, num_classes: int = NUM_CLASSES, ndf: int = 64,
-               ndfc: int = 1024, seed: int = 0, name: str = 'discriminator'):
+               ndfc: int = 1024, seed: int = 0, name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -337,18 +345,18 @@ class NewmuCondDiscriminator(tf.Module):
       # dw (ndf, nc+ny, 5, 5), dw2 (ndf*2, ndf+ny, 5, 5),
       # dw3 (ndf*2*7*7+ny, ndfc), dwy (ndfc+ny, 1).
       self.conv1 = layers.Conv2D(channels + num_classes, ndf, 5, 2, 'SAME',
-                                 seeds(), w_init, use_bias=False, name='conv1')
+                                 seeds(), w_init, use_bias=False, name='conv1', dtype=dtype)
       self.conv2 = layers.Conv2D(ndf + num_classes, 2 * ndf, 5, 2, 'SAME',
-                                 seeds(), w_init, use_bias=False, name='conv2')
+                                 seeds(), w_init, use_bias=False, name='conv2', dtype=dtype)
       self.conv2_bn = layers.BatchNorm(2 * ndf, NEWMU_BN_EPSILON,
                                        NEWMU_BN_MOMENTUM, name='conv2_bn',
-                                       affine=False)
+                                       affine=False, dtype=dtype)
       self.fc3 = layers.Dense(2 * ndf * 7 * 7 + num_classes, ndfc, seeds(),
-                              w_init, use_bias=False, name='fc3')
+                              w_init, use_bias=False, name='fc3', dtype=dtype)
       self.fc3_bn = layers.BatchNorm(ndfc, NEWMU_BN_EPSILON, NEWMU_BN_MOMENTUM,
-                                     name='fc3_bn', affine=False)
+                                     name='fc3_bn', affine=False, dtype=dtype)
       self.logit = layers.Dense(ndfc + num_classes, 1, seeds(), w_init,
-                                use_bias=False, name='logit')
+                                use_bias=False, name='logit', dtype=dtype)
 
   def __call__(self, x: tf.Tensor, labels=None, training: bool = True,
                seed=None) -> tf.Tensor:
@@ -362,7 +370,8 @@ class NewmuCondDiscriminator(tf.Module):
       seed: ignored (no dropout).
     """
     del seed
-    y = _one_hot(labels, self.num_classes, 'NewmuCondDiscriminator')
+    y = _one_hot(labels, self.num_classes, 'NewmuCondDiscriminator',
+                 x.dtype)
     h = _concat_label_maps(x, y)  # [B, 28, 28, 11]
     h = layers.leaky_relu(self.conv1(h), LEAKY_SLOPE)  # [B, 14, 14, 64]
     h = _concat_label_maps(h, y)  # [B, 14, 14, 74]

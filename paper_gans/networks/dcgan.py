@@ -143,7 +143,8 @@ class DCGANGenerator(tf.Module):
 
   def __init__(self, latent_dim: int = 100, image_size: int = 64,
                channels: int = 3, ngf: int = 128, seed: int = 0,
-               name: str = 'generator'):
+               name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -172,10 +173,10 @@ class DCGANGenerator(tf.Module):
     with self.name_scope:
       # gw, gg, gb: the projection and its per-unit batch norm.
       self.project = layers.Dense(latent_dim, projected_units, seeds(), w_init,
-                                  use_bias=False, name='project')
+                                  use_bias=False, name='project', dtype=dtype)
       self.project_bn = layers.BatchNorm(
           projected_units, BN_EPSILON, BN_MOMENTUM, gamma_init=gain_init,
-          seed=seeds(), name='project_bn')
+          seed=seeds(), name='project_bn', dtype=dtype)
       # gw2..gw4 with gg2..gg4, gb2..gb4 at 64x64.
       self.deconvs = []
       self.deconv_bns = []
@@ -184,15 +185,15 @@ class DCGANGenerator(tf.Module):
         out_channels = in_channels // 2
         self.deconvs.append(layers.ConvTranspose2D(
             in_channels, out_channels, KERNEL_SIZE, 2, 'SAME', seeds(), w_init,
-            use_bias=False, name=f'deconv{index}'))
+            use_bias=False, name=f'deconv{index}', dtype=dtype))
         self.deconv_bns.append(layers.BatchNorm(
             out_channels, BN_EPSILON, BN_MOMENTUM, gamma_init=gain_init,
-            seed=seeds(), name=f'deconv{index}_bn'))
+            seed=seeds(), name=f'deconv{index}_bn', dtype=dtype))
         in_channels = out_channels
       # gwx: the output layer, no batch norm.
       self.output_deconv = layers.ConvTranspose2D(
           in_channels, channels, KERNEL_SIZE, 2, 'SAME', seeds(), w_init,
-          use_bias=False, name=f'deconv{num_layers}')
+          use_bias=False, name=f'deconv{num_layers}', dtype=dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:
@@ -222,7 +223,8 @@ class DCGANDiscriminator(tf.Module):
   """
 
   def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 128,
-               seed: int = 0, name: str = 'discriminator'):
+               seed: int = 0, name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -245,7 +247,7 @@ class DCGANDiscriminator(tf.Module):
       # dw: the input layer, no batch norm.
       self.input_conv = layers.Conv2D(channels, ndf, KERNEL_SIZE, 2, 'SAME',
                                       seeds(), w_init, use_bias=False,
-                                      name='conv1')
+                                      name='conv1', dtype=dtype)
       # dw2..dw4 with dg2..dg4, db2..db4 at 64x64.
       self.convs = []
       self.conv_bns = []
@@ -254,14 +256,14 @@ class DCGANDiscriminator(tf.Module):
         out_channels = in_channels * 2
         self.convs.append(layers.Conv2D(
             in_channels, out_channels, KERNEL_SIZE, 2, 'SAME', seeds(), w_init,
-            use_bias=False, name=f'conv{index}'))
+            use_bias=False, name=f'conv{index}', dtype=dtype))
         self.conv_bns.append(layers.BatchNorm(
             out_channels, BN_EPSILON, BN_MOMENTUM, gamma_init=gain_init,
-            seed=seeds(), name=f'conv{index}_bn'))
+            seed=seeds(), name=f'conv{index}_bn', dtype=dtype))
         in_channels = out_channels
       # dwy: flattened 4x4 features to one logit, no bias.
       self.logit = layers.Dense(_BASE_SIZE * _BASE_SIZE * in_channels, 1,
-                                seeds(), w_init, use_bias=False, name='logit')
+                                seeds(), w_init, use_bias=False, name='logit', dtype=dtype)
 
   def __call__(self, x: tf.Tensor, labels=None, training: bool = True,
                seed=None) -> tf.Tensor:

@@ -173,7 +173,8 @@ class Goodfellow2014Generator(tf.Module):
 
   def __init__(self, latent_dim: int = 100, hidden_units: int = 1200,
                output_bias: Optional[np.ndarray] = None, seed: int = 0,
-               name: str = 'generator'):
+               name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -203,11 +204,11 @@ class Goodfellow2014Generator(tf.Module):
     with self.name_scope:
       # Layer names are mnist.yaml's layer_names.
       self.h0 = layers.Dense(latent_dim, hidden_units, seeds(), w_init,
-                             name='h0')
+                             name='h0', dtype=dtype)
       self.h1 = layers.Dense(hidden_units, hidden_units, seeds(), w_init,
-                             name='h1')
+                             name='h1', dtype=dtype)
       self.y = layers.Dense(hidden_units, _NUM_PIXELS, seeds(), w_init,
-                            b_init=output_bias_init, name='y')
+                            b_init=output_bias_init, name='y', dtype=dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:
@@ -241,7 +242,8 @@ class Goodfellow2014Discriminator(tf.Module):
                input_keep_prob: float = 0.8, input_scale: float = 1.25,
                hidden_keep_prob: float = 0.5, hidden_scale: float = 2.0,
                max_col_norms: Sequence[Optional[float]] = (None, None, None),
-               seed: int = 0, name: str = 'discriminator'):
+               seed: int = 0, name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -274,10 +276,10 @@ class Goodfellow2014Discriminator(tf.Module):
     w_init = layers.uniform_initializer(DISCRIMINATOR_IRANGE)
     with self.name_scope:
       self.h0 = layers.Maxout(_NUM_PIXELS, maxout_units, pieces, seeds(),
-                              w_init, name='h0')
+                              w_init, name='h0', dtype=dtype)
       self.h1 = layers.Maxout(maxout_units, maxout_units, pieces, seeds(),
-                              w_init, name='h1')
-      self.y = layers.Dense(maxout_units, 1, seeds(), w_init, name='y')
+                              w_init, name='h1', dtype=dtype)
+      self.y = layers.Dense(maxout_units, 1, seeds(), w_init, name='y', dtype=dtype)
 
   def _weight_matrices(self):
     """The [in, out] weight matrix of each layer, in order h0, h1, y."""

@@ -118,12 +118,13 @@ def _first_generator_channels(image_size: int, ngf: int) -> int:
 
 
 def _pytorch_linear(in_features: int, out_features: int, seed,
-                    name: str) -> layers.Dense:
+                    name: str, dtype: tf.DType) -> layers.Dense:
   """nn.Linear with PyTorch's default init, weight and bias U(+-1/sqrt(in))."""
   limit = 1.0 / math.sqrt(in_features)
   return layers.Dense(in_features, out_features, seed,
                       layers.uniform_initializer(limit),
-                      b_init=layers.uniform_initializer(limit), name=name)
+                      b_init=layers.uniform_initializer(limit), name=name,
+                      dtype=dtype)
 
 
 class WGANDCGANGenerator(tf.Module):
@@ -138,7 +139,8 @@ class WGANDCGANGenerator(tf.Module):
   def __init__(self, latent_dim: int = 100, image_size: int = 64,
                channels: int = 3, ngf: int = 64, n_extra_layers: int = 0,
                batch_norm: bool = True, seed: int = 0,
-               name: str = 'generator'):
+               name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -170,14 +172,14 @@ class WGANDCGANGenerator(tf.Module):
       if not batch_norm:
         return None
       return layers.BatchNorm(num_channels, BN_EPSILON, BN_MOMENTUM,
-                              gamma_init=gain_init, seed=seeds(), name=bn_name)
+                              gamma_init=gain_init, seed=seeds(), name=bn_name, dtype=dtype)
 
     cngf = _first_generator_channels(image_size, ngf)
     with self.name_scope:
       # initial.{nz}-{cngf}.convt: 1x1 -> 4x4.
       self.initial_convt = layers.ConvTranspose2D(
           latent_dim, cngf, 4, 1, 0, seeds(), w_init, use_bias=False,
-          name='initial_convt')
+          name='initial_convt', dtype=dtype)
       self.initial_bn = make_bn(cngf, 'initial_bn')
       # pyramid.{cngf}-{cngf//2}.convt: each doubles H and W.
       self.pyramid_convts = []
@@ -187,7 +189,7 @@ class WGANDCGANGenerator(tf.Module):
         index = len(self.pyramid_convts) + 1
         self.pyramid_convts.append(layers.ConvTranspose2D(
             cngf, cngf // 2, 4, 2, 1, seeds(), w_init, use_bias=False,
-            name=f'pyramid{index}_convt'))
+            name=f'pyramid{index}_convt', dtype=dtype))
         self.pyramid_bns.append(make_bn(cngf // 2, f'pyramid{index}_bn'))
         cngf //= 2
         size *= 2
@@ -197,12 +199,12 @@ class WGANDCGANGenerator(tf.Module):
       for t in range(n_extra_layers):
         self.extra_convs.append(layers.Conv2D(
             cngf, cngf, 3, 1, 1, seeds(), w_init, use_bias=False,
-            name=f'extra{t}_conv'))
+            name=f'extra{t}_conv', dtype=dtype))
         self.extra_bns.append(make_bn(cngf, f'extra{t}_bn'))
       # final.{cngf}-{nc}.convt: to image_size, then Tanh.
       self.final_convt = layers.ConvTranspose2D(
           cngf, channels, 4, 2, 1, seeds(), w_init, use_bias=False,
-          name='final_convt')
+          name='final_convt', dtype=dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:
@@ -239,7 +241,8 @@ class WGANDCGANCritic(tf.Module):
 
   def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 64,
                n_extra_layers: int = 0, batch_norm: bool = True,
-               seed: int = 0, name: str = 'discriminator'):
+               seed: int = 0, name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -268,13 +271,13 @@ class WGANDCGANCritic(tf.Module):
       if not batch_norm:
         return None
       return layers.BatchNorm(num_channels, BN_EPSILON, BN_MOMENTUM,
-                              gamma_init=gain_init, seed=seeds(), name=bn_name)
+                              gamma_init=gain_init, seed=seeds(), name=bn_name, dtype=dtype)
 
     with self.name_scope:
       # initial.conv.{nc}-{ndf}: halves H and W; no batch norm.
       self.initial_conv = layers.Conv2D(channels, ndf, 4, 2, 1, seeds(),
                                         w_init, use_bias=False,
-                                        name='initial_conv')
+                                        name='initial_conv', dtype=dtype)
       size, cndf = image_size // 2, ndf
       # extra-layers-{t}.{cndf}.conv: 3x3 stride 1.
       self.extra_convs = []
@@ -282,7 +285,7 @@ class WGANDCGANCritic(tf.Module):
       for t in range(n_extra_layers):
         self.extra_convs.append(layers.Conv2D(
             cndf, cndf, 3, 1, 1, seeds(), w_init, use_bias=False,
-            name=f'extra{t}_conv'))
+            name=f'extra{t}_conv', dtype=dtype))
         self.extra_bns.append(make_bn(cndf, f'extra{t}_bn'))
       # pyramid.{cndf}-{2 cndf}.conv: halve H and W down to 4x4.
       self.pyramid_convs = []
@@ -291,13 +294,13 @@ class WGANDCGANCritic(tf.Module):
         index = len(self.pyramid_convs) + 1
         self.pyramid_convs.append(layers.Conv2D(
             cndf, cndf * 2, 4, 2, 1, seeds(), w_init, use_bias=False,
-            name=f'pyramid{index}_conv'))
+            name=f'pyramid{index}_conv', dtype=dtype))
         self.pyramid_bns.append(make_bn(cndf * 2, f'pyramid{index}_bn'))
         cndf *= 2
         size //= 2
       # final.{cndf}-1.conv: 4x4 valid -> 1x1x1.
       self.final_conv = layers.Conv2D(cndf, 1, 4, 1, 0, seeds(), w_init,
-                                      use_bias=False, name='final_conv')
+                                      use_bias=False, name='final_conv', dtype=dtype)
 
   def __call__(self, x: tf.Tensor, labels=None, training: bool = True,
                seed=None) -> tf.Tensor:
@@ -340,7 +343,8 @@ class WGANMLPGenerator(tf.Module):
 
   def __init__(self, latent_dim: int = 100, image_size: int = 64,
                channels: int = 3, ngf: int = 64, seed: int = 0,
-               name: str = 'generator'):
+               name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -359,11 +363,11 @@ class WGANMLPGenerator(tf.Module):
     seeds = layers.SeedSequence(seed)
     with self.name_scope:
       # nn.Sequential indices 0, 2, 4, 6 of MLP_G.main.
-      self.linear0 = _pytorch_linear(latent_dim, ngf, seeds(), 'linear0')
-      self.linear2 = _pytorch_linear(ngf, ngf, seeds(), 'linear2')
-      self.linear4 = _pytorch_linear(ngf, ngf, seeds(), 'linear4')
+      self.linear0 = _pytorch_linear(latent_dim, ngf, seeds(), 'linear0', dtype)
+      self.linear2 = _pytorch_linear(ngf, ngf, seeds(), 'linear2', dtype)
+      self.linear4 = _pytorch_linear(ngf, ngf, seeds(), 'linear4', dtype)
       self.linear6 = _pytorch_linear(
-          ngf, channels * image_size * image_size, seeds(), 'linear6')
+          ngf, channels * image_size * image_size, seeds(), 'linear6', dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:

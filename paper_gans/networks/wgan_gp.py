@@ -116,19 +116,23 @@ class _ToyReluMlp(tf.Module):
   """gan_toy.py's three `ReLULayer`s (He init) and a final default Linear."""
 
   def __init__(self, in_features: int, hidden_units: int, out_features: int,
-               seed: int, name: str):
+               seed: int, name: str, dtype: tf.DType):
     super().__init__(name=name)
     seeds = layers.SeedSequence(seed)
     with self.name_scope:
       self.layer1 = layers.Dense(in_features, hidden_units, seeds(),
-                                 linear_he_init(in_features), name='layer1')
+                                 linear_he_init(in_features), name='layer1',
+                                 dtype=dtype)
       self.layer2 = layers.Dense(hidden_units, hidden_units, seeds(),
-                                 linear_he_init(hidden_units), name='layer2')
+                                 linear_he_init(hidden_units), name='layer2',
+                                 dtype=dtype)
       self.layer3 = layers.Dense(hidden_units, hidden_units, seeds(),
-                                 linear_he_init(hidden_units), name='layer3')
+                                 linear_he_init(hidden_units), name='layer3',
+                                 dtype=dtype)
       self.layer4 = layers.Dense(
           hidden_units, out_features, seeds(),
-          linear_glorot_init(hidden_units, out_features), name='layer4')
+          linear_glorot_init(hidden_units, out_features), name='layer4',
+          dtype=dtype)
 
   def _forward(self, x: tf.Tensor) -> tf.Tensor:
     h = tf.nn.relu(self.layer1(x))  # [B, hidden]
@@ -147,8 +151,9 @@ class ToyGenerator(_ToyReluMlp):
   """
 
   def __init__(self, latent_dim: int = 2, hidden_units: int = 512,
-               seed: int = 0, name: str = 'generator'):
-    super().__init__(latent_dim, hidden_units, 2, seed, name)
+               seed: int = 0, name: str = 'generator',
+               dtype: tf.DType = tf.float32):
+    super().__init__(latent_dim, hidden_units, 2, seed, name, dtype)
     self.latent_dim = latent_dim
     self.num_classes = None
     self.output_shape = (2,)
@@ -168,8 +173,9 @@ class ToyCritic(_ToyReluMlp):
   """
 
   def __init__(self, hidden_units: int = 512, seed: int = 0,
-               name: str = 'discriminator'):
-    super().__init__(2, hidden_units, 1, seed, name)
+               name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
+    super().__init__(2, hidden_units, 1, seed, name, dtype)
     self.num_classes = None
 
   def __call__(self, x: tf.Tensor, labels=None, training: bool = True,
@@ -193,7 +199,8 @@ class MnistGenerator(tf.Module):
   """
 
   def __init__(self, latent_dim: int = 128, dim: int = 64, seed: int = 0,
-               name: str = 'generator'):
+               name: str = 'generator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -214,16 +221,16 @@ class MnistGenerator(tf.Module):
       # 'Generator.3' and 'Generator.5'.
       self.input = layers.Dense(
           latent_dim, 4 * 4 * 4 * dim, seeds(),
-          linear_glorot_init(latent_dim, 4 * 4 * 4 * dim), name='input')
+          linear_glorot_init(latent_dim, 4 * 4 * 4 * dim), name='input', dtype=dtype)
       self.deconv2 = layers.ConvTranspose2D(
           4 * dim, 2 * dim, k, _DECONV_STRIDE, 'SAME', seeds(),
-          deconv2d_he_init(4 * dim, 2 * dim, k), name='deconv2')
+          deconv2d_he_init(4 * dim, 2 * dim, k), name='deconv2', dtype=dtype)
       self.deconv3 = layers.ConvTranspose2D(
           2 * dim, dim, k, _DECONV_STRIDE, 'SAME', seeds(),
-          deconv2d_he_init(2 * dim, dim, k), name='deconv3')
+          deconv2d_he_init(2 * dim, dim, k), name='deconv3', dtype=dtype)
       self.deconv5 = layers.ConvTranspose2D(
           dim, 1, k, _DECONV_STRIDE, 'SAME', seeds(),
-          deconv2d_he_init(dim, 1, k), name='deconv5')
+          deconv2d_he_init(dim, 1, k), name='deconv5', dtype=dtype)
 
   def __call__(self, z: tf.Tensor, labels=None,
                training: bool = True) -> tf.Tensor:
@@ -247,7 +254,8 @@ class MnistCritic(tf.Module):
   """
 
   def __init__(self, dim: int = 64, seed: int = 0,
-               name: str = 'discriminator'):
+               name: str = 'discriminator',
+               dtype: tf.DType = tf.float32):
     """Creates every variable.
 
     Args:
@@ -265,16 +273,16 @@ class MnistCritic(tf.Module):
       # 'Discriminator.1', '.2', '.3' and 'Discriminator.Output'.
       self.conv1 = layers.Conv2D(1, dim, k, stride, 'SAME', seeds(),
                                  conv2d_he_init(1, dim, k, stride),
-                                 name='conv1')
+                                 name='conv1', dtype=dtype)
       self.conv2 = layers.Conv2D(dim, 2 * dim, k, stride, 'SAME', seeds(),
                                  conv2d_he_init(dim, 2 * dim, k, stride),
-                                 name='conv2')
+                                 name='conv2', dtype=dtype)
       self.conv3 = layers.Conv2D(2 * dim, 4 * dim, k, stride, 'SAME', seeds(),
                                  conv2d_he_init(2 * dim, 4 * dim, k, stride),
-                                 name='conv3')
+                                 name='conv3', dtype=dtype)
       self.output = layers.Dense(4 * 4 * 4 * dim, 1, seeds(),
                                  linear_glorot_init(4 * 4 * 4 * dim, 1),
-                                 name='output')
+                                 name='output', dtype=dtype)
 
   def __call__(self, x: tf.Tensor, labels=None, training: bool = True,
                seed: Optional[tf.Tensor] = None) -> tf.Tensor:

@@ -98,6 +98,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
+from paper_gans import cli
 from paper_gans import data
 from paper_gans import losses
 from paper_gans import optimizers
@@ -195,9 +196,11 @@ class CDCGANMnistConfig:
   eval_samples: int = paper_field(
       2000, 'ours: samples per checkpoint for the class accuracy, '
       'classifier score and Frechet distance (10,000 at the end)')
+  dtype: str = cli.dtype_field()
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
+    cli.check_dtype(self.dtype)
     check_choice('preset', self.preset, PRESET_NAMES)
     check_choice('dataset', self.dataset, DATASETS)
     data.sources.parse_split(self.split)  # ConfigError if malformed.
@@ -338,13 +341,16 @@ def build_trainer(config: CDCGANMnistConfig,
   """The preset's networks, Adam optimizers and update rule."""
   if config.preset == 'newmu':
     generator = cdcgan_networks.NewmuCondGenerator(
-        latent_dim=config.latent_dim, seed=config.seed)
-    discriminator = cdcgan_networks.NewmuCondDiscriminator(seed=config.seed + 1)
+        latent_dim=config.latent_dim, seed=config.seed,
+        dtype=tf.as_dtype(config.dtype))
+    discriminator = cdcgan_networks.NewmuCondDiscriminator(
+        seed=config.seed + 1, dtype=tf.as_dtype(config.dtype))
   else:
     generator = cdcgan_networks.SeedCDCGANGenerator(
-        latent_dim=config.latent_dim, seed=config.seed)
+        latent_dim=config.latent_dim, seed=config.seed,
+        dtype=tf.as_dtype(config.dtype))
     discriminator = cdcgan_networks.SeedCDCGANDiscriminator(
-        seed=config.seed + 1)
+        seed=config.seed + 1, dtype=tf.as_dtype(config.dtype))
 
   def adam(module, player):
     return optimizers.Adam(
@@ -378,7 +384,8 @@ def dataset_fn(config: CDCGANMnistConfig):
     return data.make_dataset(
         config.dataset, config.batch_size, seed=config.seed,
         split=config.split, value_range=value_range(config),
-        start_batch=start_batch)
+        start_batch=start_batch,
+        dtype=tf.as_dtype(config.dtype))
   return make
 
 

@@ -82,6 +82,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
+from paper_gans import cli
 from paper_gans import data
 from paper_gans import losses
 from paper_gans import optimizers
@@ -139,9 +140,11 @@ class DCGANConfig:
       16, 'ours: pairs of random z the smoothness is measured between')
   interpolation_frames: int = paper_field(
       10, 'ours: frames per interpolation, endpoints included')
+  dtype: str = cli.dtype_field()
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
+    cli.check_dtype(self.dtype)
     common.check_image_dataset(self.dataset, NAME)
     for name in ('batch_size', 'latent_dim', 'generator_width',
                  'discriminator_width', 'discriminator_steps', 'eval_samples',
@@ -190,10 +193,12 @@ def build_trainer(config: DCGANConfig,
   channels = channels_of(config)
   generator = dcgan_networks.DCGANGenerator(
       latent_dim=config.latent_dim, image_size=config.image_size,
-      channels=channels, ngf=config.generator_width, seed=config.seed)
+      channels=channels, ngf=config.generator_width, seed=config.seed,
+      dtype=tf.as_dtype(config.dtype))
   discriminator = dcgan_networks.DCGANDiscriminator(
       image_size=config.image_size, channels=channels,
-      ndf=config.discriminator_width, seed=config.seed + 1)
+      ndf=config.discriminator_width, seed=config.seed + 1,
+      dtype=tf.as_dtype(config.dtype))
   return train.GANTrainer(
       generator=generator, discriminator=discriminator,
       generator_optimizer=_adam(generator.trainable_variables, config,
@@ -224,7 +229,8 @@ def dataset_fn(config: DCGANConfig):
     return data.make_dataset(
         config.dataset, config.batch_size, seed=config.seed,
         image_size=config.image_size, resize_method=RESIZE_METHOD,
-        value_range=VALUE_RANGE, start_batch=start_batch)
+        value_range=VALUE_RANGE, start_batch=start_batch,
+        dtype=tf.as_dtype(config.dtype))
   return make
 
 
@@ -365,7 +371,7 @@ _GENERATE_BATCH = 500
 def moving_average_generate(trainer: train.GANTrainer):
   """z -> images with batch norm on moving averages (a pure function of z)."""
   def generate(z):
-    z = tf.convert_to_tensor(z, tf.float32)
+    z = tf.cast(z, trainer.dtype)
     return np.concatenate([
         trainer.generate(z[i:i + _GENERATE_BATCH]).numpy()
         for i in range(0, int(z.shape[0]), _GENERATE_BATCH)])
@@ -377,7 +383,7 @@ def batch_statistics_generate(trainer: train.GANTrainer, batch_size: int):
   `batch_size`. The moving averages are restored afterwards, so sampling
   leaves the run's state untouched."""
   def generate(z):
-    z = tf.convert_to_tensor(z, tf.float32)
+    z = tf.cast(z, trainer.dtype)
     saved = [v.numpy() for v in trainer.generator.variables
              if not v.trainable]
     out = np.concatenate([

@@ -72,6 +72,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
+from paper_gans import cli
 from paper_gans import data
 from paper_gans import losses
 from paper_gans import optimizers
@@ -151,9 +152,11 @@ class Goodfellow2014Config:
   eval_samples: int = paper_field(
       10000, 'parzen_ll.py --num_samples 10000',
       'generator samples (Parzen centres) per checkpoint evaluation')
+  dtype: str = cli.dtype_field()
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
+    cli.check_dtype(self.dtype)
     for name in ('batch_size', 'latent_dim', 'generator_units',
                  'discriminator_units', 'discriminator_pieces',
                  'discriminator_steps', 'eval_samples', 'learning_rate',
@@ -263,13 +266,15 @@ def build_trainer(config: Goodfellow2014Config,
   """The networks, SGD and update rule of mnist.yaml (or Algorithm 1)."""
   generator = goodfellow_networks.Goodfellow2014Generator(
       latent_dim=config.latent_dim, hidden_units=config.generator_units,
-      output_bias=training_marginals_bias(), seed=config.seed)
+      output_bias=training_marginals_bias(), seed=config.seed,
+      dtype=tf.as_dtype(config.dtype))
   discriminator = goodfellow_networks.Goodfellow2014Discriminator(
       maxout_units=config.discriminator_units,
       pieces=config.discriminator_pieces,
       input_keep_prob=config.input_keep_prob, input_scale=config.input_scale,
       hidden_keep_prob=config.hidden_keep_prob,
-      hidden_scale=config.hidden_scale, seed=config.seed + 1)
+      hidden_scale=config.hidden_scale, seed=config.seed + 1,
+      dtype=tf.as_dtype(config.dtype))
   # One epoch = one pass over the 50,000 images = 500 discriminator updates;
   # the generator updates once per k of them.
   epoch_batches = batches_per_epoch(config)
@@ -294,7 +299,8 @@ def dataset_fn(config: Goodfellow2014Config):
   def make(start_batch: int) -> tf.data.Dataset:
     return data.make_dataset(
         'mnist', config.batch_size, seed=config.seed, split=TRAIN_SPLIT,
-        image_size=None, value_range=VALUE_RANGE, start_batch=start_batch)
+        image_size=None, value_range=VALUE_RANGE, start_batch=start_batch,
+        dtype=tf.as_dtype(config.dtype))
   return make
 
 

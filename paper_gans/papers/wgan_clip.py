@@ -45,6 +45,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
+from paper_gans import cli
 from paper_gans import data
 from paper_gans import losses
 from paper_gans import optimizers
@@ -96,9 +97,11 @@ class WGANClipConfig:
   seed: int = paper_field(0, 'ours; main.py draws random.randint(1, 10000)')
   eval_samples: int = paper_field(
       2000, 'ours: samples per checkpoint for the Frechet distance')
+  dtype: str = cli.dtype_field()
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
+    cli.check_dtype(self.dtype)
     common.check_image_dataset(self.dataset, NAME, ' (see wgan_gp.py)')
     for name in ('batch_size', 'latent_dim', 'generator_width',
                  'critic_width', 'critic_steps', 'warmup_critic_steps',
@@ -152,16 +155,18 @@ def build_trainer(config: WGANClipConfig,
   if config.generator == 'mlp':
     generator = wgan_networks.WGANMLPGenerator(
         latent_dim=config.latent_dim, image_size=config.image_size,
-        channels=channels, ngf=config.generator_width, seed=config.seed)
+        channels=channels, ngf=config.generator_width, seed=config.seed,
+        dtype=tf.as_dtype(config.dtype))
   else:
     generator = wgan_networks.WGANDCGANGenerator(
         latent_dim=config.latent_dim, image_size=config.image_size,
         channels=channels, ngf=config.generator_width,
-        n_extra_layers=config.extra_layers, seed=config.seed)
+        n_extra_layers=config.extra_layers, seed=config.seed,
+        dtype=tf.as_dtype(config.dtype))
   critic = wgan_networks.WGANDCGANCritic(
       image_size=config.image_size, channels=channels,
       ndf=config.critic_width, n_extra_layers=config.extra_layers,
-      seed=config.seed + 1)
+      seed=config.seed + 1, dtype=tf.as_dtype(config.dtype))
   return train.GANTrainer(
       generator=generator, discriminator=critic,
       generator_optimizer=optimizers.RMSprop(
@@ -188,7 +193,8 @@ def dataset_fn(config: WGANClipConfig):
     return data.make_dataset(
         config.dataset, config.batch_size, seed=config.seed,
         image_size=config.image_size, resize_method=RESIZE_METHOD,
-        value_range=(-1.0, 1.0), start_batch=start_batch)
+        value_range=(-1.0, 1.0), start_batch=start_batch,
+        dtype=tf.as_dtype(config.dtype))
   return make
 
 

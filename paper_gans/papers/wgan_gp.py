@@ -84,6 +84,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from paper_gans import cli
 from paper_gans import data
 from paper_gans import losses
 from paper_gans import optimizers
@@ -213,9 +214,11 @@ class WGANGPConfig:
   seed: int = paper_field(0, 'ours; the authors seed nothing')
   eval_samples: int = paper_field(
       2000, 'ours: samples per checkpoint for the MNIST Frechet distance')
+  dtype: str = cli.dtype_field()
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
+    cli.check_dtype(self.dtype)
     if not (self.dataset in data.KNOWN_DATASETS
             or self.dataset.startswith(data.DATASET_PREFIXES)):
       raise ConfigError(
@@ -333,13 +336,16 @@ def build_networks(config: WGANGPConfig) -> Tuple[tf.Module, tf.Module]:
   if is_toy(config.dataset):
     generator = wgan_gp_networks.ToyGenerator(
         latent_dim=config.latent_dim, hidden_units=config.dim,
-        seed=config.seed)
+        seed=config.seed, dtype=tf.as_dtype(config.dtype))
     critic = wgan_gp_networks.ToyCritic(hidden_units=config.dim,
-                                        seed=config.seed + 1)
+                                        seed=config.seed + 1,
+                                        dtype=tf.as_dtype(config.dtype))
   else:
     generator = wgan_gp_networks.MnistGenerator(
-        latent_dim=config.latent_dim, dim=config.dim, seed=config.seed)
-    critic = wgan_gp_networks.MnistCritic(dim=config.dim, seed=config.seed + 1)
+        latent_dim=config.latent_dim, dim=config.dim, seed=config.seed,
+        dtype=tf.as_dtype(config.dtype))
+    critic = wgan_gp_networks.MnistCritic(dim=config.dim, seed=config.seed + 1,
+                                          dtype=tf.as_dtype(config.dtype))
   return generator, critic
 
 
@@ -388,14 +394,16 @@ def dataset_fn(config: WGANGPConfig):
   def make(start_batch: int) -> tf.data.Dataset:
     if is_toy(config.dataset):
       return data.make_dataset(config.dataset, config.batch_size,
-                               seed=config.seed, start_batch=start_batch)
+                               seed=config.seed, start_batch=start_batch,
+                               dtype=tf.as_dtype(config.dtype))
     mnist = config.dataset == 'mnist'
     return data.make_dataset(
         config.dataset, config.batch_size, seed=config.seed,
         split=config.split,
         image_size=None if mnist else MNIST_IMAGE_SIZE,
         channels=None if mnist else 1,
-        value_range=(0.0, 1.0), start_batch=start_batch)
+        value_range=(0.0, 1.0), start_batch=start_batch,
+        dtype=tf.as_dtype(config.dtype))
   return make
 
 
@@ -506,7 +514,7 @@ def critic_value_grid(critic: tf.Module) -> Tuple[np.ndarray, np.ndarray]:
   axis = np.linspace(-TOY_GRID_RANGE, TOY_GRID_RANGE, TOY_GRID_POINTS)
   xs, ys = np.meshgrid(axis, axis)  # [N, N] each; xs varies along columns
   points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
-  values = critic(tf.constant(points)).numpy()  # [N*N]
+  values = critic(tf.constant(points, _variables_dtype(critic))).numpy()
   return axis, values.reshape(TOY_GRID_POINTS, TOY_GRID_POINTS)
 
 
@@ -602,9 +610,14 @@ def exact_wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
   return float(cost[rows, columns].mean())
 
 
+def _variables_dtype(module: tf.Module) -> tf.DType:
+  """The dtype the module was built in (float32 or float64)."""
+  return module.trainable_variables[0].dtype
+
+
 def critic_gradient_norms(critic: tf.Module, points: np.ndarray) -> np.ndarray:
   """||grad_x D(x)||_2 at each point [N] (the quantity the penalty holds)."""
-  x = tf.constant(points, tf.float32)
+  x = tf.constant(points, _variables_dtype(critic))
   with tf.GradientTape() as tape:
     tape.watch(x)
     values = critic(x)
@@ -644,8 +657,9 @@ def fixed_generator_critic_metrics(
     gradient_penalty_weight: lambda, or None for a weight-clipped critic.
   """
   real, fake, interpolates = points
-  estimate = float(np.mean(critic(tf.constant(real, tf.float32)).numpy())
-                   - np.mean(critic(tf.constant(fake, tf.float32)).numpy()))
+  dtype = _variables_dtype(critic)
+  estimate = float(np.mean(critic(tf.constant(real, dtype)).numpy())
+                   - np.mean(critic(tf.constant(fake, dtype)).numpy()))
   on_interpolates = critic_gradient_norms(critic, interpolates)
   largest = float(max(np.max(on_interpolates),
                       np.max(critic_gradient_norms(critic, real)),
