@@ -168,6 +168,21 @@ def recording_for(ref: Dict, platform: Optional[Dict] = None) -> Dict:
   return ref['recordings'][0]
 
 
+def worst_relative_difference(expected: List[Dict], actual: List[Dict],
+                              floor: float = 1e-12) -> Tuple[float, int, str]:
+  """(max |a - e| / max(|e|, floor), its update, its loss) over all losses."""
+  worst = (0.0, 0, '')
+  for want, got in zip(expected, actual):
+    for name, value in want.items():
+      if name in ('update', 'iteration', 'player', 'step'):
+        continue
+      other = got.get(name, float('nan'))
+      difference = abs(other - value) / max(abs(value), floor)
+      if not difference <= worst[0]:  # NaN counts as worst.
+        worst = (difference, want['update'], name)
+  return worst
+
+
 def update0_agrees(a: List[Dict], b: List[Dict]) -> bool:
   """Whether two trajectories' first updates agree to rounding."""
   return first_divergence(a[:1], b[:1], SAME_CODE_UPDATE0_RTOL,
@@ -242,7 +257,14 @@ def main(argv: List[str]) -> int:
       '--add_recording', action='store_true',
       help="append this machine's recording to the existing --out file "
            '(same paper, preset and updates) instead of replacing it')
+  parser.add_argument(
+      '--replay', action='store_true',
+      help='replay the existing --out file on this machine and print, per '
+           'recording, the worst relative difference of any loss; writes '
+           'nothing')
   args = parser.parse_args(argv)
+  if args.replay:
+    return replay_main(args.out)
   if args.add_recording:
     try:
       with open(args.out, encoding='utf-8') as f:
@@ -269,6 +291,26 @@ def main(argv: List[str]) -> int:
     f.write('\n')
   print(f'wrote {args.out}: {message}; {len(ref["recordings"])} '
         f'recording(s) of {ref["updates"]} updates')
+  return 0
+
+
+def replay_main(path: str) -> int:
+  """`--replay`: how far this machine's replay is from each recording."""
+  try:
+    with open(path, encoding='utf-8') as f:
+      ref = json.load(f)
+    paper = paper_module(ref['paper'])
+    config = paper.CONFIG_CLASS(**ref['config'])
+  except (OSError, ValueError, KeyError, TypeError) as error:
+    print(f'error: {path}: {error}', file=sys.stderr)
+    return 2
+  actual = record(paper, config, ref['updates'], ref['compile_mode'])
+  for rec in ref['recordings']:
+    difference, update, name = worst_relative_difference(rec['trajectory'],
+                                                         actual)
+    print(f"{path}: against the recording made on {rec['platform']['cpu']!r} "
+          f"({', '.join(rec['platform']['isa'])}): worst relative difference "
+          f'{difference:.3g} at update {update} ({name})')
   return 0
 
 

@@ -44,6 +44,7 @@ import json
 import os
 
 import pytest
+import tensorflow as tf
 
 from paper_gans import reference
 
@@ -174,7 +175,8 @@ def test_verdict_skips_only_rounding_differences_on_an_unrecorded_platform():
 
 def test_a_changed_algorithm_is_caught():
   # Clipping after each critic update instead of before each critic step
-  # (the trap REFERENCES.md names) must be caught at the first update it
+  # (a trap of other implementations; docs/sources.md) must be caught at the
+  # first update it
   # changes: update 0, whose loss main.py computes on the clamped initial
   # weights and the other algorithm on the unclamped ones.
   path = os.path.join(HERE, 'references', 'wgan_clip_ci.json')
@@ -187,6 +189,89 @@ def test_a_changed_algorithm_is_caught():
       reference.recording_for(ref)['trajectory'][:5], actual, RTOL, ATOL)
   assert divergence is not None
   assert divergence[0] == 0
+
+
+def test_verdict_never_skips_a_float64_file():
+  ref = _fake_ref((AMD, _fake_trajectory()))
+  ref['config'] = {'dtype': 'float64'}
+  assert _verdict(ref, _fake_trajectory(), INTEL)[0] == 'pass'
+  # 1e-8 relative: beyond float64 rounding, even on an unrecorded machine.
+  assert _verdict(ref, _fake_trajectory(late_scale=1 + 1e-8), INTEL)[0] == (
+      'fail')
+  assert _verdict(ref, _fake_trajectory(1 + 1e-8), INTEL)[0] == 'fail'
+
+
+# ---- one-line changes the float64 replays catch -------------------------------
+#
+# Each replays a float64 file with one line of the algorithm changed and
+# names the first update that leaves rtol 1e-9.
+
+
+def _first_float64_divergence(name, updates, change=None):
+  ref = _load(os.path.join(HERE, 'references', f'{name}_float64.json'))
+  paper = reference.paper_module(ref['paper'])
+  config = paper.CONFIG_CLASS(**ref['config'])
+  if change:
+    config = dataclasses.replace(config, **change)
+  actual = reference.record(paper, config, updates, ref['compile_mode'])
+  # Unchanged, the same replay matches (test_replay_matches_reference).
+  return reference.first_divergence(ref['recordings'][0]['trajectory'][:updates],
+                                    actual, RTOL64, ATOL64)
+
+
+def test_float64_replay_catches_clipping_after_the_critic_step():
+  # main.py clamps at the start of each critic iteration, so update 0's loss
+  # is computed on clamped weights; clipping after the step leaves them
+  # unclamped for update 0.
+  divergence = _first_float64_divergence(
+      'wgan_clip_ci', 3, {'clip_timing': 'after_critic_step'})
+  assert divergence is not None and divergence[0] == 0
+
+
+def test_float64_replay_catches_one_penalty_weight_per_element(monkeypatch):
+  from paper_gans import losses  # pylint: disable=g-import-not-at-top
+
+  def per_element(seed, batch_size, rank, dtype=tf.float32):
+    del rank  # The toy's data are [B, 2]: one alpha per coordinate.
+    return tf.random.stateless_uniform([batch_size, 2], seed=seed, dtype=dtype)
+
+  monkeypatch.setattr(losses, 'uniform_interpolation_weights', per_element)
+  divergence = _first_float64_divergence('wgan_gp_ci', 3)
+  assert divergence is not None and divergence[0] == 0
+  assert divergence[1] in ('discriminator_loss', 'gradient_penalty')
+
+
+def test_float64_replay_catches_rmsprop_epsilon_inside_the_square_root(
+    monkeypatch):
+  from paper_gans import optimizers  # pylint: disable=g-import-not-at-top
+
+  class EpsilonInside(optimizers.RMSprop):
+    """torch.optim.RMSprop with eps moved inside the square root."""
+
+    def apply(self, gradients):
+      for variable, square_avg, gradient in zip(
+          self._params, self._square_averages, gradients):
+        square_avg.assign(self._alpha * square_avg
+                          + (1.0 - self._alpha) * tf.square(gradient))
+        variable.assign_sub(
+            tf.cast(self._learning_rate, variable.dtype) * gradient
+            / tf.sqrt(square_avg + self._epsilon))
+      self.step.assign_add(1)
+
+  monkeypatch.setattr(optimizers, 'RMSprop', EpsilonInside)
+  divergence = _first_float64_divergence('wgan_clip_ci', 3)
+  # Update 0's loss is computed before the first RMSprop step.
+  assert divergence is not None and divergence[0] == 1
+
+
+def test_float64_replay_catches_the_discriminator_loss_without_one_half(
+    monkeypatch):
+  from paper_gans.papers import goodfellow2014  # pylint: disable=g-import-not-at-top
+  loss = goodfellow2014.adversary_cost2_discriminator_loss
+  monkeypatch.setattr(goodfellow2014, 'adversary_cost2_discriminator_loss',
+                      lambda real, fake: 2.0 * loss(real, fake))
+  divergence = _first_float64_divergence('goodfellow2014_ci', 3)
+  assert divergence is not None and divergence[0] == 0
 
 
 # ---- adding a recording ------------------------------------------------------
