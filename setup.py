@@ -34,7 +34,18 @@ setuptools.setup(
         'scipy',
     ],
     extras_require={
-        'test': ['pytest'],
+        'test': [
+            'pytest',
+            # tests/equivalence/test_wgan_clip_vs_authors.py re-types the WGAN
+            # authors' PyTorch main.py; 2.13.0 is the CPU build this
+            # project's machines install without a download of CUDA wheels.
+            'torch==2.13.0',
+            # tests/equivalence/test_cdcgan_mnist_vs_authors.py builds the
+            # TF1 cDCGAN with tf.compat.v1.layers, which TensorFlow 2.21
+            # with Keras 3 refuses; tf-keras provides those legacy layers.
+            # It pins TensorFlow to the same minor version.
+            'tf-keras==2.21.0',
+        ],
         'gpu': ['tensorflow[and-cuda]'],
     },
 )

@@ -88,8 +88,20 @@ class SeedSequence:
 # Activations and dropout (stateless functions).
 # --------------------------------------------------------------------------
 
-def leaky_relu(x: tf.Tensor, slope: float = 0.2) -> tf.Tensor:
-  """max(x, slope * x); DCGAN's discriminator uses slope 0.2 (section 3)."""
+def leaky_relu(x: tf.Tensor, slope: float = 0.2,
+               slope_at_zero: bool = False) -> tf.Tensor:
+  """max(x, slope * x); DCGAN's discriminator uses slope 0.2 (section 3).
+
+  The two arguments of the max tie at x = 0, and TensorFlow's Maximum
+  gradient goes to the first one, so the argument order decides the
+  gradient there: 1 with `tf.maximum(x, slope * x)` (the default), `slope`
+  with `slope_at_zero=True`, which is `tf.maximum(slope * x, x)` as
+  igul222/improved_wgan_training gan_mnist.py writes its LeakyReLU. The
+  values are the same either way. Exact zeros are common where a layer
+  without bias sees an all-zero patch (MNIST's black background in [0, 1]).
+  """
+  if slope_at_zero:
+    return tf.maximum(slope * x, x)
   return tf.maximum(x, slope * x)
 
 

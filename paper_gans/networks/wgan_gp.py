@@ -68,6 +68,9 @@ from paper_gans import layers
 
 MNIST_IMAGE_SHAPE = (28, 28, 1)
 _LEAKY_RELU_SLOPE = 0.2  # gan_mnist.py: LeakyReLU(x, alpha=0.2).
+# gan_mnist.py's LeakyReLU is tf.maximum(alpha*x, x): at x = 0 its gradient
+# is alpha (layers.leaky_relu's docstring says why the order matters).
+_LEAKY_RELU_SLOPE_AT_ZERO = True
 _KERNEL_SIZE = 5  # gan_mnist.py: every Conv2D / Deconv2D has filter_size 5.
 _DECONV_STRIDE = 2  # tflib/ops/deconv2d.py hard-codes stride = 2.
 
@@ -290,9 +293,12 @@ class MnistCritic(tf.Module):
     del training, seed  # No batch norm or dropout in MODE 'wgan-gp'.
     _check_unconditional(labels, 'MnistCritic')
     h = tf.reshape(x, [-1, *MNIST_IMAGE_SHAPE])  # [B, 28, 28, 1]
-    h = layers.leaky_relu(self.conv1(h), _LEAKY_RELU_SLOPE)  # [B, 14, 14, d]
-    h = layers.leaky_relu(self.conv2(h), _LEAKY_RELU_SLOPE)  # [B, 7, 7, 2d]
-    h = layers.leaky_relu(self.conv3(h), _LEAKY_RELU_SLOPE)  # [B, 4, 4, 4d]
+    h = layers.leaky_relu(self.conv1(h), _LEAKY_RELU_SLOPE,
+                          _LEAKY_RELU_SLOPE_AT_ZERO)  # [B, 14, 14, d]
+    h = layers.leaky_relu(self.conv2(h), _LEAKY_RELU_SLOPE,
+                          _LEAKY_RELU_SLOPE_AT_ZERO)  # [B, 7, 7, 2d]
+    h = layers.leaky_relu(self.conv3(h), _LEAKY_RELU_SLOPE,
+                          _LEAKY_RELU_SLOPE_AT_ZERO)  # [B, 4, 4, 4d]
     h = tf.transpose(h, [0, 3, 1, 2])  # NCHW, flattened as the authors do.
     h = tf.reshape(h, [-1, 4 * 4 * 4 * self.dim])  # [B, 4*4*4*dim]
     return tf.reshape(self.output(h), [-1])  # [B]
