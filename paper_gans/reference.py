@@ -245,7 +245,7 @@ def add_recording(ref: Dict) -> Tuple[Dict, str]:
 def main(argv: List[str]) -> int:
   import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--paper', required=True)
+  parser.add_argument('--paper', help='required except with --replay')
   parser.add_argument('--preset', default='ci')
   parser.add_argument('--updates', type=int, default=200)
   parser.add_argument(
@@ -265,6 +265,8 @@ def main(argv: List[str]) -> int:
   args = parser.parse_args(argv)
   if args.replay:
     return replay_main(args.out)
+  if not args.paper:
+    parser.error('--paper is required')
   if args.add_recording:
     try:
       with open(args.out, encoding='utf-8') as f:

@@ -132,7 +132,6 @@ placed after each random op, still through `tests/equivalence/ours.py`.
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 from typing import Dict, List, Optional, Tuple
 from unittest import mock
@@ -790,46 +789,6 @@ def mnist_yaml_extensions() -> list:
 # Our run, the authors' run on it, and the comparison.
 # --------------------------------------------------------------------------
 
-_recording_into: List[List[ours.Draw]] = [[]]
-
-
-@contextlib.contextmanager
-def recording_draws_in_graphs(draws: List[ours.Draw]):
-  """`ours.recording_draws` for a trainer compiled with tf.function.
-
-  While the block runs, each stateless random op traced is followed by an
-  identity `tf.numpy_function` that appends the drawn value to the list of
-  the block being run (`draws`) every time the compiled function executes.
-  numpy_function is stateful, so tf.function's automatic control
-  dependencies run the captures in program order. A draw recorded out of
-  order would feed the re-typing a wrong mask or noise and fail the
-  comparison, so the recording cannot make the test pass by itself.
-  """
-  _recording_into[0] = draws
-  originals = {op: getattr(tf.random, op) for op in ours.DRAW_OPS}
-
-  def wrap(op):
-    def capture(value):
-      _recording_into[0].append(ours.Draw(op, np.array(value, copy=True)))
-      return value
-
-    def draw(*args, **kwargs):
-      value = originals[op](*args, **kwargs)
-      recorded = tf.numpy_function(capture, [value], value.dtype,
-                                   stateful=True)
-      recorded.set_shape(value.shape)
-      return recorded
-    return draw
-
-  try:
-    for op in ours.DRAW_OPS:
-      setattr(tf.random, op, wrap(op))
-    yield draws
-  finally:
-    for op, original in originals.items():
-      setattr(tf.random, op, original)
-
-
 def ci_config():
   """The 'ci' preset (generator 64 units, the rest mnist.yaml's) in float64."""
   return dataclasses.replace(reference.preset_config(goodfellow2014, 'ci'),
@@ -849,10 +808,7 @@ def run_ours(config, steps: int, compile_mode: str = 'graph',
     with mock.patch.object(train, 'GANTrainer', trainer_class):
       trainer = goodfellow2014.build_trainer(config, compile_mode)
     assert isinstance(trainer, trainer_class)
-  if compile_mode == 'eager':
-    return ours.run(goodfellow2014, config, 2 * steps, trainer=trainer)
-  with mock.patch.object(ours, 'recording_draws', recording_draws_in_graphs):
-    return ours.run(goodfellow2014, config, 2 * steps, trainer=trainer)
+  return ours.run(goodfellow2014, config, 2 * steps, trainer=trainer)
 
 
 def run_authors(run: ours.OurRun,

@@ -78,28 +78,22 @@ clamping to [-c, c] is symmetric. Our loss columns are main.py's values:
     discriminator_fake = mean f(fake)                = -errD_fake
     generator_loss     = -mean f(G(z))               = errG
 
-Our side. `tests/equivalence/ours.py` runs the trainer in eager mode to read
-each draw as it is made; on this 2-core machine that costs 0.1 s per update
-(about 800 eager ops), so the 2,603 updates below would take over four
-minutes. The runs here therefore build the SAME trainer in 'graph' mode (no
-XLA; stateless random ops give the same numbers as in eager mode) and record
-the draws with an identity `tf.numpy_function` placed after each random op
-(`recording_draws_in_graphs`), still through `ours.run`. A draw recorded out
-of order would feed PyTorch the wrong noise and fail the comparison, so the
-recording cannot make the test pass by itself.
+Our side: `tests/equivalence/ours.py` runs the trainer in 'graph' mode (no
+XLA; stateless random ops give the same numbers as in eager mode, which
+would cost 0.1 s per update here) and records each draw as the compiled
+step runs. A draw recorded out of order would feed PyTorch the wrong noise
+and fail the comparison, so the recording cannot make the test pass by
+itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 from typing import Dict, List, Tuple
-from unittest import mock
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import torch
 import torch.nn as nn
 import torch.nn.parallel
@@ -399,44 +393,6 @@ def main_py_training_loop(opt, netG, netD, dataloader,  # pylint: disable=invali
 # Our run, and loading it into the authors' networks.
 # --------------------------------------------------------------------------
 
-_recording_into: List[List[ours.Draw]] = [[]]
-
-
-@contextlib.contextmanager
-def recording_draws_in_graphs(draws: List[ours.Draw]):
-  """`ours.recording_draws` for a trainer compiled with tf.function.
-
-  While the block runs, each stateless random op traced is followed by an
-  identity `tf.numpy_function` that appends the drawn value to the list of
-  the block being run (`draws`) every time the compiled function executes.
-  numpy_function is stateful, so tf.function's automatic control
-  dependencies run the captures in program order.
-  """
-  _recording_into[0] = draws
-  originals = {op: getattr(tf.random, op) for op in ours.DRAW_OPS}
-
-  def wrap(op):
-    def capture(value):
-      _recording_into[0].append(ours.Draw(op, np.array(value, copy=True)))
-      return value
-
-    def draw(*args, **kwargs):
-      value = originals[op](*args, **kwargs)
-      recorded = tf.numpy_function(capture, [value], value.dtype,
-                                   stateful=True)
-      recorded.set_shape(value.shape)
-      return recorded
-    return draw
-
-  try:
-    for op in ours.DRAW_OPS:
-      setattr(tf.random, op, wrap(op))
-    yield draws
-  finally:
-    for op, original in originals.items():
-      setattr(tf.random, op, original)
-
-
 def ci_config(**changes) -> wgan_clip.WGANClipConfig:
   """The 'ci' preset in float64, with `changes`."""
   return dataclasses.replace(reference.preset_config(wgan_clip, 'ci'),
@@ -445,9 +401,7 @@ def ci_config(**changes) -> wgan_clip.WGANClipConfig:
 
 def run_ours(config, updates: int) -> ours.OurRun:
   """`ours.run` on a graph-mode trainer (see the module docstring)."""
-  trainer = wgan_clip.build_trainer(config, 'graph')
-  with mock.patch.object(ours, 'recording_draws', recording_draws_in_graphs):
-    return ours.run(wgan_clip, config, updates, trainer=trainer)
+  return ours.run(wgan_clip, config, updates, compile_mode='graph')
 
 
 def _layers(module_sequence):
