@@ -266,11 +266,10 @@ RESIZE_METHOD = 'resize'  # Unused: MNIST stays at 28 x 28.
 REFERENCE_PRESETS = {
     'ci': {'batch_size': 16},
     'ci_newmu': dict(NEWMU_PRESET, batch_size=16),
-    # The float64 recordings: the same networks at batch 2, since their
-    # float64 convolutions run on a slow generic path on the CPU
-    # (docs: README.md, "Reference trajectories").
+    # The seed networks' float64 recording: the same networks at batch 2,
+    # since their float64 convolutions are slow on the CPU (README.md,
+    # "Reference trajectories").
     'ci_batch2': {'batch_size': 2},
-    'ci_newmu_batch2': dict(NEWMU_PRESET, batch_size=2),
     'full': {},
 }
 
