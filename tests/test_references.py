@@ -82,7 +82,7 @@ def test_there_are_references():
 
 
 def is_float64(ref):
-  return ref['config'].get('dtype', 'float32') == 'float64'
+  return ref.get('config', {}).get('dtype', 'float32') == 'float64'
 
 
 def _verdict(ref, actual, here):
