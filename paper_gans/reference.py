@@ -190,19 +190,20 @@ def update0_agrees(a: List[Dict], b: List[Dict]) -> bool:
 
 
 def make_reference(paper_name: str, preset: str, updates: int,
-                   command: str, dtype: str = 'float32') -> Dict:
+                   command: str, dtype: str = 'float32',
+                   compile_mode: str = 'xla') -> Dict:
   paper = paper_module(paper_name)
   config = dataclasses.replace(preset_config(paper, preset), dtype=dtype)
   return {
       'paper': paper_name,
       'preset': preset,
       'config': dataclasses.asdict(config),
-      'compile_mode': 'xla',
+      'compile_mode': compile_mode,
       'updates': updates,
       'command': command,
       'recordings': [{
           'platform': platform_description(),
-          'trajectory': record(paper, config, updates, 'xla'),
+          'trajectory': record(paper, config, updates, compile_mode),
       }],
   }
 
@@ -252,6 +253,12 @@ def main(argv: List[str]) -> int:
       '--dtype', default='float32', choices=('float32', 'float64'),
       help='float64 records a portable trajectory (replayed on every '
            'machine at rtol 1e-9); float32 one per kind of machine')
+  parser.add_argument(
+      '--compile_mode', default='xla', choices=('xla', 'graph'),
+      help="the trainer's compile mode, kept in the file for its replays "
+           '(stateless random ops draw other numbers under XLA). graph runs '
+           "TensorFlow's own kernels, whose float64 convolutions are several "
+           "times faster on a CPU than XLA's")
   parser.add_argument('--out', required=True)
   parser.add_argument(
       '--add_recording', action='store_true',
@@ -286,7 +293,7 @@ def main(argv: List[str]) -> int:
   else:
     command = 'python -m paper_gans.reference ' + ' '.join(argv)
     ref = make_reference(args.paper, args.preset, args.updates, command,
-                         args.dtype)
+                         args.dtype, args.compile_mode)
     message = 'recorded'
   with open(args.out, 'w', encoding='utf-8') as f:
     json.dump(ref, f, indent=1)

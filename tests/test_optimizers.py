@@ -54,13 +54,13 @@ def _numpy_gradients(problem, params, t):
       params, problem['curvature'], problem['centre'], problem['noise'])]
 
 
-def _run_tf(make_optimizer, problem, jit):
+def _run_tf(make_optimizer, problem, jit, dtype=tf.float32):
   """Runs the optimizer on the problem; returns the trajectory (float64 copies)."""
-  variables = [tf.Variable(v.astype(np.float32), name=f'p{i}')
+  variables = [tf.Variable(v.astype(dtype.as_numpy_dtype), name=f'p{i}')
                for i, v in enumerate(problem['init'])]
   optimizer = make_optimizer(variables)
-  curvature = [tf.constant(k, tf.float32) for k in problem['curvature']]
-  centre = [tf.constant(c, tf.float32) for c in problem['centre']]
+  curvature = [tf.constant(k, dtype) for k in problem['curvature']]
+  centre = [tf.constant(c, dtype) for c in problem['centre']]
 
   def step(noise):
     gradients = [k * (v - c) + n for v, k, c, n in zip(variables, curvature,
@@ -71,7 +71,7 @@ def _run_tf(make_optimizer, problem, jit):
     step = tf.function(step, jit_compile=True)
   trajectory = []
   for t in range(NUM_STEPS):
-    step([tf.constant(n[t], tf.float32) for n in problem['noise']])
+    step([tf.constant(n[t], dtype) for n in problem['noise']])
     trajectory.append([v.numpy().astype(np.float64) for v in variables])
   assert int(optimizer.step.numpy()) == NUM_STEPS
   return trajectory
@@ -115,8 +115,12 @@ def _numpy_sgd(problem, lr_at, momentum_at, nesterov):
 
 
 def _numpy_adam(problem, lr_or_schedule, beta1, beta2, epsilon, placement,
-                weight_decay):
-  """`lr_or_schedule`: a constant rate, or a function of the 0-based update."""
+                weight_decay, beta1_decay=1.0):
+  """`lr_or_schedule`: a constant rate, or a function of the 0-based update.
+
+  `beta1_decay` is Newmu/dcgan_code lib/updates.py's l: the first moment
+  uses b1_t = b1 * l**(t - 1), the bias correction b1**t.
+  """
   params = [p.copy() for p in problem['init']]
   ms = [np.zeros_like(p) for p in params]
   vs = [np.zeros_like(p) for p in params]
@@ -128,7 +132,8 @@ def _numpy_adam(problem, lr_or_schedule, beta1, beta2, epsilon, placement,
     grads = _numpy_gradients(problem, params, step)
     for i, g in enumerate(grads):
       g = g + weight_decay * params[i]
-      ms[i] = beta1 * ms[i] + (1 - beta1) * g
+      beta1_t = beta1 * beta1_decay ** (t - 1)
+      ms[i] = beta1_t * ms[i] + (1 - beta1_t) * g
       vs[i] = beta2 * vs[i] + (1 - beta2) * g ** 2
       if placement == 'algorithm1':
         m_hat = ms[i] / (1 - beta1 ** t)
@@ -366,6 +371,49 @@ def test_adam_test_discriminates_epsilon_placement_and_weight_decay():
   assert _max_difference(with_decay, without) > 100 * TRAJECTORY_ATOL
 
 
+# float64 on both sides: rounding stays near 1e-16 per update, so 1e-12
+# absolute over NUM_STEPS updates of parameters below 1 is still ~1e4 ulps
+# of headroom while the decayed and undecayed runs differ by far more.
+FLOAT64_TRAJECTORY_ATOL = 1e-12
+
+
+@pytest.mark.parametrize('jit', [False, True], ids=['eager', 'xla'])
+def test_adam_beta1_decay_matches_numpy_in_float64(jit):
+  """dcgan_code's b1_t = b1 * l**(t-1), with an l far from 1 to be seen."""
+  lr, beta1, beta2, epsilon, weight_decay = ADAM_SETTINGS['dcgan_l2']
+  problem = _problem(seed=2)
+  expected = _numpy_adam(problem, lr, beta1, beta2, epsilon, 'algorithm1',
+                         weight_decay, beta1_decay=0.99)
+  actual = _run_tf(
+      lambda v: optimizers.Adam(
+          v, learning_rate=lr, beta1=beta1, beta2=beta2, epsilon=epsilon,
+          epsilon_placement='algorithm1', weight_decay=weight_decay,
+          beta1_decay=0.99),
+      problem, jit, dtype=tf.float64)
+  undecayed = _numpy_adam(problem, lr, beta1, beta2, epsilon, 'algorithm1',
+                          weight_decay)
+  assert _max_difference(expected, undecayed) > 1e6 * FLOAT64_TRAJECTORY_ATOL
+  assert _max_difference(actual, expected) < FLOAT64_TRAJECTORY_ATOL
+
+
+def test_adam_beta1_decay_of_dcgan_code_is_one_in_float32():
+  """l = 1 - 1e-8 rounds to 1 in float32: bit for bit the undecayed run."""
+  lr, beta1, beta2, epsilon, weight_decay = ADAM_SETTINGS['dcgan_l2']
+  problem = _problem(seed=2)
+
+  def make(beta1_decay):
+    return lambda v: optimizers.Adam(
+        v, learning_rate=lr, beta1=beta1, beta2=beta2, epsilon=epsilon,
+        epsilon_placement='algorithm1', weight_decay=weight_decay,
+        beta1_decay=beta1_decay)
+
+  assert _max_difference(_run_tf(make(1 - 1e-8), problem, True),
+                         _run_tf(make(1.0), problem, True)) == 0.0
+  decayed64 = _run_tf(make(1 - 1e-8), problem, True, dtype=tf.float64)
+  undecayed64 = _run_tf(make(1.0), problem, True, dtype=tf.float64)
+  assert _max_difference(decayed64, undecayed64) > 0.0
+
+
 def test_adam_tf1_matches_tensorflow_v1_adam_optimizer():
   """'tf1' against the optimizer igul222/improved_wgan_training ran."""
   problem = _problem(seed=3)
@@ -539,6 +587,15 @@ def test_adam_config_errors():
   with pytest.raises(ConfigError):
     optimizers.Adam([variable], learning_rate=1e-4, beta1=1.0, beta2=0.9,
                     epsilon=1e-8, epsilon_placement='tf1')
+  for beta1_decay in (0.0, 1.5):
+    with pytest.raises(ConfigError, match='beta1_decay'):
+      optimizers.Adam([variable], learning_rate=1e-4, beta1=0.5, beta2=0.9,
+                      epsilon=1e-8, epsilon_placement='algorithm1',
+                      beta1_decay=beta1_decay)
+  with pytest.raises(ConfigError, match='algorithm1'):
+    optimizers.Adam([variable], learning_rate=1e-4, beta1=0.5, beta2=0.9,
+                    epsilon=1e-8, epsilon_placement='tf1',
+                    beta1_decay=1 - 1e-8)
 
 
 # --------------------------------------------------------------------------

@@ -128,10 +128,15 @@ NEWMU_PRESET = {
     'batch_size': 128,  # nbatch = 128
     'latent_distribution': 'uniform',  # np_rng.uniform(-1., 1., size=(n, nz))
     'epsilon_placement': 'algorithm1',  # lib/updates.py Adam
+    'beta1_decay': 1 - 1e-8,  # lib/updates.py Adam l=1-1e-8 (1 in float32)
     'weight_decay': 2.5e-5,  # l2 = 2.5e-5, Regularizer(l2=l2), G and D
     'lr_schedule': 'linear',  # niter = 100, niter_decay = 100
     'epochs': 200,  # range(1, niter + niter_decay + 1)
 }
+
+# train_cond_dcgan.py's widths, the config's defaults.
+NEWMU_WIDTHS = {'newmu_ngf': 64, 'newmu_ndf': 64, 'newmu_ngfc': 1024,
+                'newmu_ndfc': 1024}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +168,11 @@ class CDCGANMnistConfig:
                              'newmu updates.Adam default b2 = 0.999')
   adam_epsilon: float = paper_field(1e-8, 'tf.train.AdamOptimizer default; '
                                     'newmu updates.Adam default e = 1e-8')
+  beta1_decay: float = paper_field(
+      1.0, 'TF1 AdamOptimizer keeps beta1; newmu updates.Adam l = 1-1e-8, '
+      'b1_t = b1*l**(t-1) (1 in float32, where 1 - 1e-8 rounds to 1)',
+      "per-update decay of beta1 in Adam's first moment, in (0, 1]; only "
+      "with --epsilon_placement=algorithm1")
   epsilon_placement: str = paper_field(
       'tf1', "TF1 AdamOptimizer (epsilon hat); newmu 'algorithm1' "
       '(lib/updates.py)', "'tf1' or 'algorithm1'")
@@ -172,6 +182,15 @@ class CDCGANMnistConfig:
   lr_schedule: str = paper_field(
       'staircase', 'exponential_decay(..., 500, 0.95, staircase=True); newmu '
       "'linear' (niter, niter_decay)", "'staircase', 'linear' or 'constant'")
+  # newmu only: the seed networks' widths are fixed.
+  newmu_ngf: int = paper_field(64, 'train_cond_dcgan.py ngf = 64',
+                               "newmu: G's convolution filters (ngf)")
+  newmu_ndf: int = paper_field(64, 'train_cond_dcgan.py ndf = 64',
+                               "newmu: D's convolution filters (ndf)")
+  newmu_ngfc: int = paper_field(1024, 'train_cond_dcgan.py ngfc = 1024',
+                                "newmu: G's fully connected units (ngfc)")
+  newmu_ndfc: int = paper_field(1024, 'train_cond_dcgan.py ndfc = 1024',
+                                "newmu: D's fully connected units (ndfc)")
   lr_decay_steps: int = paper_field(500, 'exponential_decay decay_steps 500',
                                     "'staircase': D updates per decay")
   lr_decay_rate: float = paper_field(0.95, 'exponential_decay decay_rate 0.95',
@@ -232,6 +251,17 @@ class CDCGANMnistConfig:
     if not 0.0 < self.lr_decay_rate <= 1.0:
       raise ConfigError(
           f'--lr_decay_rate must be in (0, 1], got {self.lr_decay_rate}.')
+    for name, default in NEWMU_WIDTHS.items():
+      check_positive(name, getattr(self, name))
+      if self.preset != 'newmu' and getattr(self, name) != default:
+        raise ConfigError(f'--{name} applies to --preset=newmu only; the '
+                          "seed networks' widths are fixed.")
+    if not 0.0 < self.beta1_decay <= 1.0:
+      raise ConfigError(
+          f'--beta1_decay must be in (0, 1], got {self.beta1_decay}.')
+    if self.beta1_decay != 1.0 and self.epsilon_placement != 'algorithm1':
+      raise ConfigError('--beta1_decay is dcgan_code\'s and needs '
+                        '--epsilon_placement=algorithm1.')
     # Raises ConfigError when the batch is larger than the split.
     data.batches_per_epoch(self.dataset, self.batch_size, self.split)
 
@@ -266,10 +296,13 @@ RESIZE_METHOD = 'resize'  # Unused: MNIST stays at 28 x 28.
 REFERENCE_PRESETS = {
     'ci': {'batch_size': 16},
     'ci_newmu': dict(NEWMU_PRESET, batch_size=16),
-    # The seed networks' float64 recording: the same networks at batch 2,
-    # since their float64 convolutions are slow on the CPU (README.md,
-    # "Reference trajectories").
+    # The float64 recordings: float64 costs far more per update on a CPU, so
+    # the seed networks run at batch 2 and the newmu ones at an eighth of
+    # their fully connected widths and a quarter of their filters, the
+    # widths tests/equivalence/test_cdcgan_mnist_newmu_vs_authors.py runs.
     'ci_batch2': {'batch_size': 2},
+    'ci_newmu_narrow': dict(NEWMU_PRESET, batch_size=16, newmu_ngf=16,
+                            newmu_ndf=16, newmu_ngfc=128, newmu_ndfc=128),
     'full': {},
 }
 
@@ -345,10 +378,12 @@ def build_trainer(config: CDCGANMnistConfig,
   """The preset's networks, Adam optimizers and update rule."""
   if config.preset == 'newmu':
     generator = cdcgan_networks.NewmuCondGenerator(
-        latent_dim=config.latent_dim, seed=config.seed,
+        latent_dim=config.latent_dim, ngf=config.newmu_ngf,
+        ngfc=config.newmu_ngfc, seed=config.seed,
         dtype=tf.as_dtype(config.dtype))
     discriminator = cdcgan_networks.NewmuCondDiscriminator(
-        seed=config.seed + 1, dtype=tf.as_dtype(config.dtype))
+        ndf=config.newmu_ndf, ndfc=config.newmu_ndfc, seed=config.seed + 1,
+        dtype=tf.as_dtype(config.dtype))
   else:
     generator = cdcgan_networks.SeedCDCGANGenerator(
         latent_dim=config.latent_dim, seed=config.seed,
@@ -361,7 +396,7 @@ def build_trainer(config: CDCGANMnistConfig,
         module.trainable_variables, learning_rate=config.learning_rate,
         beta1=config.beta1, beta2=config.beta2, epsilon=config.adam_epsilon,
         epsilon_placement=config.epsilon_placement,
-        weight_decay=config.weight_decay,
+        weight_decay=config.weight_decay, beta1_decay=config.beta1_decay,
         learning_rate_schedule=learning_rate_schedule(config, player),
         name=f'{player}_optimizer')
 

@@ -120,6 +120,10 @@ class DCGANConfig:
                                   'paper section 4')
   adam_beta2: float = paper_field(0.999, 'lib/updates.py Adam b2=0.999')
   adam_epsilon: float = paper_field(1e-8, 'lib/updates.py Adam e=1e-8')
+  adam_beta1_decay: float = paper_field(
+      1 - 1e-8, 'lib/updates.py Adam l=1-1e-8, b1_t = b1*l**(t-1): 1 in '
+      'float32, where 1 - 1e-8 rounds to 1', 'per-update decay of beta1 in '
+      "Adam's first moment, in (0, 1]")
   weight_decay: float = paper_field(
       1e-5, 'train_uncond_dcgan.py l2 = 1e-5 via updates.Regularizer(l2=l2)')
   discriminator_steps: int = paper_field(
@@ -152,6 +156,9 @@ class DCGANConfig:
       check_positive(name, getattr(self, name))
     check_positive('weight_decay', self.weight_decay, allow_zero=True)
     check_positive('adam_epsilon', self.adam_epsilon, allow_zero=True)
+    if not 0.0 < self.adam_beta1_decay <= 1.0:
+      raise ConfigError('--adam_beta1_decay must be in (0, 1], got '
+                        f'{self.adam_beta1_decay}.')
     for name in ('adam_beta1', 'adam_beta2'):
       if not 0.0 <= getattr(self, name) < 1.0:
         raise ConfigError(f'--{name} must be in [0, 1), '
@@ -184,7 +191,8 @@ def _adam(variables, config: DCGANConfig, name: str) -> optimizers.Adam:
       variables, learning_rate=config.learning_rate, beta1=config.adam_beta1,
       beta2=config.adam_beta2, epsilon=config.adam_epsilon,
       epsilon_placement=optimizers.ALGORITHM1,
-      weight_decay=config.weight_decay, name=name)
+      weight_decay=config.weight_decay, beta1_decay=config.adam_beta1_decay,
+      name=name)
 
 
 def build_trainer(config: DCGANConfig,

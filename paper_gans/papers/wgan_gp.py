@@ -611,8 +611,13 @@ def exact_wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _variables_dtype(module: tf.Module) -> tf.DType:
-  """The dtype the module was built in (float32 or float64)."""
-  return module.trainable_variables[0].dtype
+  """The dtype the module was built in (float32 or float64).
+
+  A critic without variables (a fixed function of x, as in the tests) is
+  evaluated in float32, the papers' precision.
+  """
+  variables = module.trainable_variables
+  return variables[0].dtype if variables else tf.float32
 
 
 def critic_gradient_norms(critic: tf.Module, points: np.ndarray) -> np.ndarray:

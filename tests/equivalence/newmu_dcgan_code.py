@@ -55,17 +55,17 @@ float `l = 1 - 1e-8` a constant of floatX's type when floatX is float32
 variables when config.floatX == 'float32'", kept in PyTensor), where it
 rounds to exactly 1.0 and beta1 never decays; with floatX=float64 the
 constant stays 1 - 1e-8 and `b1_t` = 0.5 (1 - 1e-8)^(t - 1) decays, by 5e-7
-relative after 100 updates. The class is kept as written, so the float64
-comparison sees the decay: paper_gans/optimizers.py's Adam does not model
-it (its docstring reasons from float32), and the two tests' trajectory
-comparisons name the first update where that shows.
+relative after 100 updates. The class is kept as written, and
+paper_gans/optimizers.py's Adam models the decay the same way
+(`beta1_decay`, rounded to the variables' dtype as Theano rounds l to
+floatX), so the float64 comparison covers it.
 
-Also here, shared by the two tests: our side of the comparison (the trainer
-run in 'graph' mode with every random draw recorded, `run_ours`), the maps
-from our variables, layouts and images to Theano's (`scripts_parameters`,
-`to_theano_images`), the authors' stream of minibatches built from what our
-trainer consumed and drew (`newmu_minibatches`), the scripts' functions
-compiled once (`compiled_once`), and the comparison of every loss and of the
+Also here, shared by the two tests: the maps from our variables, layouts
+and images to Theano's (`scripts_parameters`, `to_theano_images`), the
+authors' stream of minibatches built from what our trainer consumed and
+drew (`newmu_minibatches`; our side, the trainer run in 'graph' mode with
+every random draw recorded, is `ours.run`), the scripts' functions compiled
+once (`compiled_once`), and the comparison of every loss and of the
 final weights (`loss_differences`, `state_difference`).
 
 The layouts and the 180-degree rotation. Ours are NHWC with convolution
@@ -92,11 +92,9 @@ other's image update after update.
 from __future__ import annotations
 
 import collections
-import contextlib
 import functools
 import types
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
-from unittest import mock
 
 import numpy as np
 import pytensor
@@ -108,7 +106,6 @@ import pytensor.graph.rewriting.basic
 import pytensor.scalar.basic
 import pytensor.tensor
 import pytensor.tensor.elemwise
-import tensorflow as tf
 
 import ours
 
@@ -602,64 +599,6 @@ class Adam(Update):
 
 # `from lib import updates`.
 updates = types.SimpleNamespace(Regularizer=Regularizer, Adam=Adam)
-
-
-# --------------------------------------------------------------------------
-# Our side: the trainer run in 'graph' mode, every random draw recorded.
-# --------------------------------------------------------------------------
-
-_recording_into: List[List[ours.Draw]] = [[]]
-
-
-@contextlib.contextmanager
-def recording_draws_in_graphs(draws: List[ours.Draw]):
-  """`ours.recording_draws` for a trainer compiled with tf.function.
-
-  While the block runs, each stateless random op traced is followed by an
-  identity `tf.numpy_function` that appends the drawn value to the list of
-  the block being run (`draws`) every time the compiled function executes;
-  numpy_function is stateful, so tf.function's automatic control
-  dependencies run the captures in program order. A draw recorded out of
-  order would feed the authors' loop the wrong numbers and fail the
-  comparison, so the recording cannot make a test pass by itself.
-  """
-  _recording_into[0] = draws
-  originals = {op: getattr(tf.random, op) for op in ours.DRAW_OPS}
-
-  def wrap(op):
-    def capture(value):
-      _recording_into[0].append(ours.Draw(op, np.array(value, copy=True)))
-      return value
-
-    def draw(*args, **kwargs):
-      value = originals[op](*args, **kwargs)
-      recorded = tf.numpy_function(capture, [value], value.dtype,
-                                   stateful=True)
-      recorded.set_shape(value.shape)
-      return recorded
-    return draw
-
-  try:
-    for op in ours.DRAW_OPS:
-      setattr(tf.random, op, wrap(op))
-    yield draws
-  finally:
-    for op, original in originals.items():
-      setattr(tf.random, op, original)
-
-
-def run_ours(paper, config, updates: int, trainer=None) -> ours.OurRun:
-  """`ours.run` on a 'graph'-mode trainer (no XLA).
-
-  Eager mode, which `ours.run` uses by default to read each draw as it is
-  made, costs several times more per update on this 2-core CPU; stateless
-  random ops give the same numbers in graph mode as in eager mode, and the
-  draws are read with `recording_draws_in_graphs`.
-  """
-  if trainer is None:
-    trainer = paper.build_trainer(config, 'graph')
-  with mock.patch.object(ours, 'recording_draws', recording_draws_in_graphs):
-    return ours.run(paper, config, updates, trainer=trainer)
 
 
 # --------------------------------------------------------------------------
