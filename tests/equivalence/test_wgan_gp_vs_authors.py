@@ -33,6 +33,10 @@ What each block follows:
   left out; they update nothing.
 
 What is changed in the authors' code, and why:
+* The critic's train op is built under control dependencies on the losses
+  the loop fetches with it (`_after`), since `session.run` leaves the order
+  of the update and those losses' variable reads open; the optimizers are
+  the authors', built just before.
 * Initial values: `lib.param(name, values)` is given OUR initial value of
   the matching variable instead of the authors' `np.random` draw (their
   initialisation formulas do not matter once the values are loaded).
@@ -277,6 +281,27 @@ class _Graph:
   lib: _Tflib
 
 
+def _after(*fetched):
+  """Control dependencies: the critic's update after the losses it fetches.
+
+  The authors' `session.run([disc_cost, disc_train_op], ...)` (gan_toy.py
+  lines 239-242, gan_mnist.py lines 226-229) does not order the update against the
+  variable reads of the fetched losses. The critic's output is linear in its
+  last layer and the WGAN losses linear in the output, so that layer's
+  gradient needs the layer's inputs but not its weights: its update can run
+  before the real and fake batches' reads of those weights, and the fetched
+  losses then come from the updated layer. Which happens depends on how
+  TensorFlow's threads schedule the ops. A full test-suite run once failed
+  gan_mnist at update 146 by 1.3e-4 relative, about one Adam step's change,
+  a failure no run of the file alone reproduced; this race explains it.
+  This block gives every run the order the authors' loop means and our
+  trainer has: the losses of the weights before the update. The optimizers are built outside it, so that
+  their constants (and the accumulators made from them) stay free of the
+  placeholders the losses need.
+  """
+  return tf.control_dependencies([t for t in fetched if t is not None])
+
+
 def _build_gan_toy(lib: _Tflib, mode: str) -> _Graph:
   """gan_toy.py lines 31-133 with MODE = `mode`, FIXED_GENERATOR = False."""
   dtype = lib.dtype
@@ -337,27 +362,30 @@ def _build_gan_toy(lib: _Tflib, mode: str) -> _Graph:
 
   clip_disc_weights = None
   if mode == 'wgan-gp':
-    disc_train_op = tf.compat.v1.train.AdamOptimizer(
+    disc_optimizer = tf.compat.v1.train.AdamOptimizer(
         learning_rate=_constant(1e-4, dtype),
         beta1=_constant(0.5, dtype),
         beta2=_constant(0.9, dtype),
-        epsilon=_constant(1e-8, dtype)  # The class default.
-    ).minimize(disc_cost, var_list=disc_params)
-    gen_train_op = tf.compat.v1.train.AdamOptimizer(
+        epsilon=_constant(1e-8, dtype))  # The class default.
+    gen_optimizer = tf.compat.v1.train.AdamOptimizer(
         learning_rate=_constant(1e-4, dtype),
         beta1=_constant(0.5, dtype),
         beta2=_constant(0.9, dtype),
-        epsilon=_constant(1e-8, dtype)
-    ).minimize(gen_cost, var_list=gen_params)
+        epsilon=_constant(1e-8, dtype))
   else:
     def rmsprop():
       # RMSPropOptimizer(learning_rate=5e-5) and the class defaults.
       return tf.compat.v1.train.RMSPropOptimizer(
           learning_rate=_constant(5e-5, dtype), decay=_constant(0.9, dtype),
           momentum=_constant(0.0, dtype), epsilon=_constant(1e-10, dtype))
-    disc_train_op = rmsprop().minimize(disc_cost, var_list=disc_params)
-    gen_train_op = rmsprop().minimize(gen_cost, var_list=gen_params)
+    disc_optimizer, gen_optimizer = rmsprop(), rmsprop()
+  disc_real_mean = tf.reduce_mean(disc_real)
+  disc_fake_mean = tf.reduce_mean(disc_fake)
+  with _after(disc_cost, disc_real_mean, disc_fake_mean, gradient_penalty):
+    disc_train_op = disc_optimizer.minimize(disc_cost, var_list=disc_params)
+  gen_train_op = gen_optimizer.minimize(gen_cost, var_list=gen_params)
 
+  if mode != 'wgan-gp':
     # Build an op to do the weight clipping
     clip_ops = []
     for var in disc_params:
@@ -368,9 +396,8 @@ def _build_gan_toy(lib: _Tflib, mode: str) -> _Graph:
     clip_disc_weights = tf.group(*clip_ops)
 
   return _Graph(mode, TOY_CRITIC_ITERS, real_data, noise, alpha, disc_cost,
-                gradient_penalty, tf.reduce_mean(disc_real),
-                tf.reduce_mean(disc_fake), gen_cost, disc_train_op,
-                gen_train_op, clip_disc_weights, lib)
+                gradient_penalty, disc_real_mean, disc_fake_mean, gen_cost,
+                disc_train_op, gen_train_op, clip_disc_weights, lib)
 
 
 def _build_gan_mnist(lib: _Tflib) -> _Graph:
@@ -460,18 +487,21 @@ def _build_gan_mnist(lib: _Tflib) -> _Graph:
       beta2=_constant(0.9, dtype),
       epsilon=_constant(1e-8, dtype)  # The class default.
   ).minimize(gen_cost, var_list=gen_params)
-  disc_train_op = tf.compat.v1.train.AdamOptimizer(
+  disc_optimizer = tf.compat.v1.train.AdamOptimizer(
       learning_rate=_constant(1e-4, dtype),
       beta1=_constant(0.5, dtype),
       beta2=_constant(0.9, dtype),
-      epsilon=_constant(1e-8, dtype)
-  ).minimize(disc_cost, var_list=disc_params)
+      epsilon=_constant(1e-8, dtype))
+  disc_real_mean = tf.reduce_mean(disc_real)
+  disc_fake_mean = tf.reduce_mean(disc_fake)
+  with _after(disc_cost, disc_real_mean, disc_fake_mean, gradient_penalty):
+    disc_train_op = disc_optimizer.minimize(disc_cost, var_list=disc_params)
 
   clip_disc_weights = None
 
   return _Graph('wgan-gp', MNIST_CRITIC_ITERS, real_data, noise_placeholder,
-                alpha, disc_cost, gradient_penalty, tf.reduce_mean(disc_real),
-                tf.reduce_mean(disc_fake), gen_cost, disc_train_op,
+                alpha, disc_cost, gradient_penalty, disc_real_mean,
+                disc_fake_mean, gen_cost, disc_train_op,
                 gen_train_op, clip_disc_weights, lib)
 
 
