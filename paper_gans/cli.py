@@ -119,6 +119,12 @@ def check_positive(name: str, value, allow_zero: bool = False) -> None:
     raise ConfigError(f'--{name} must be {bound}, got {value}.')
 
 
+def check_fraction(name: str, value) -> None:
+  """ConfigError unless 0 < value <= 1 (decay factors, keep probabilities)."""
+  if not 0.0 < value <= 1.0:
+    raise ConfigError(f'--{name} must be in (0, 1], got {value}.')
+
+
 def check_choice(name: str, value, choices) -> None:
   if value not in choices:
     raise ConfigError(f"--{name} must be one of {', '.join(map(str, choices))}"

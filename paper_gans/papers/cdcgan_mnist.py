@@ -105,7 +105,8 @@ from paper_gans import optimizers
 from paper_gans import plots
 from paper_gans import runner
 from paper_gans import train
-from paper_gans.cli import check_choice, check_positive, paper_field, run_record
+from paper_gans.cli import (check_choice, check_fraction, check_positive,
+                            paper_field, run_record)
 from paper_gans.errors import ConfigError
 from paper_gans.networks import cdcgan as cdcgan_networks
 from paper_gans.papers import common
@@ -248,17 +249,13 @@ class CDCGANMnistConfig:
       value = getattr(self, name)
       if not 0.0 <= value < 1.0:
         raise ConfigError(f'--{name} must be in [0, 1), got {value}.')
-    if not 0.0 < self.lr_decay_rate <= 1.0:
-      raise ConfigError(
-          f'--lr_decay_rate must be in (0, 1], got {self.lr_decay_rate}.')
+    check_fraction('lr_decay_rate', self.lr_decay_rate)
     for name, default in NEWMU_WIDTHS.items():
       check_positive(name, getattr(self, name))
       if self.preset != 'newmu' and getattr(self, name) != default:
         raise ConfigError(f'--{name} applies to --preset=newmu only; the '
                           "seed networks' widths are fixed.")
-    if not 0.0 < self.beta1_decay <= 1.0:
-      raise ConfigError(
-          f'--beta1_decay must be in (0, 1], got {self.beta1_decay}.')
+    check_fraction('beta1_decay', self.beta1_decay)
     if self.beta1_decay != 1.0 and self.epsilon_placement != 'algorithm1':
       raise ConfigError('--beta1_decay is dcgan_code\'s and needs '
                         '--epsilon_placement=algorithm1.')

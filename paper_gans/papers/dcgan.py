@@ -156,9 +156,7 @@ class DCGANConfig:
       check_positive(name, getattr(self, name))
     check_positive('weight_decay', self.weight_decay, allow_zero=True)
     check_positive('adam_epsilon', self.adam_epsilon, allow_zero=True)
-    if not 0.0 < self.adam_beta1_decay <= 1.0:
-      raise ConfigError('--adam_beta1_decay must be in (0, 1], got '
-                        f'{self.adam_beta1_decay}.')
+    cli.check_fraction('adam_beta1_decay', self.adam_beta1_decay)
     for name in ('adam_beta1', 'adam_beta2'):
       if not 0.0 <= getattr(self, name) < 1.0:
         raise ConfigError(f'--{name} must be in [0, 1), '

@@ -79,7 +79,8 @@ from paper_gans import optimizers
 from paper_gans import plots
 from paper_gans import runner
 from paper_gans import train
-from paper_gans.cli import check_choice, check_positive, paper_field, run_record
+from paper_gans.cli import (check_choice, check_fraction, check_positive,
+                            paper_field, run_record)
 from paper_gans.errors import ConfigError
 from paper_gans.networks import goodfellow2014 as goodfellow_networks
 from paper_gans.papers import common
@@ -166,9 +167,7 @@ class Goodfellow2014Config:
     check_positive('min_learning_rate', self.min_learning_rate,
                    allow_zero=True)
     for name in ('input_keep_prob', 'hidden_keep_prob'):
-      value = getattr(self, name)
-      if not 0.0 < value <= 1.0:
-        raise ConfigError(f'--{name} must be in (0, 1], got {value}.')
+      check_fraction(name, getattr(self, name))
     for name in ('input_scale', 'hidden_scale'):
       check_positive(name, getattr(self, name))
     for name in ('initial_momentum', 'final_momentum'):
