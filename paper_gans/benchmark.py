@@ -79,7 +79,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 # name -> (paper module, config overrides, network kind). 'mlp' steps carry
-# the issue's 1.2x XLA-over-graph target.
+# the 1.2x XLA-over-graph target of docs/performance.md.
 CASES = {
     'goodfellow2014': ('goodfellow2014', {}, 'mlp'),
     'dcgan': ('dcgan', {}, 'conv'),
@@ -90,7 +90,8 @@ CASES = {
 }
 MODES = ('xla', 'xla_per_step', 'graph', 'eager')
 MATMUL_SIZE = 2048
-# Targets of issue #10, evaluated (not asserted) in the JSON.
+# The performance targets (docs/performance.md), evaluated (not asserted) in
+# the JSON.
 TARGET_FRACTION_OF_MATMUL = 0.7
 TARGET_XLA_OVER_GRAPH = 1.0
 TARGET_XLA_OVER_GRAPH_MLP = 1.2
@@ -525,7 +526,7 @@ def summarise(results: List[Dict], skipped: Dict[str, str]) -> Dict:
 
 
 def targets(rows: List[Dict]) -> Dict:
-  """The issue's targets, evaluated on the XLA mode (None: not measured)."""
+  """The performance targets, evaluated on the XLA mode (None: not measured)."""
   out = {}
   for row in rows:
     xla = row.get('xla', {})
@@ -554,7 +555,7 @@ def _fmt(value, spec: str, missing: str = '-') -> str:
 
 
 def markdown_table(summary: Dict) -> str:
-  """The README table: one row per case."""
+  """The table of docs/performance.md: one row per case."""
   lines = [
       '| step | batch | k | GFLOP/it | XLA s/it | XLA per-step s/it | '
       'graph s/it | eager s/it | XLA compile s | XLA img/s | XLA GFLOP/s | '

@@ -299,8 +299,8 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
     pending.clear()
     # TensorBoard gets one point per loss per flush (the mean over the
     # window of each iteration's last value): one eager summary op per loss
-    # per iteration cost more host time than a GPU toy step (README,
-    # Performance). history.jsonl keeps every value.
+    # per iteration cost more host time than a GPU toy step
+    # (docs/performance.md). history.jsonl keeps every value.
     window: Dict[str, List[float]] = {}
     with open(history_path, 'a', encoding='utf-8') as f:
       for iteration, k, values in fetched:
@@ -377,7 +377,7 @@ def run_training(trainer, make_dataset: Callable[[int], tf.data.Dataset],
                          title=name, median_width=loss_curve_median)
   write_json(status_path, {
       'finished': True, 'iteration': int(trainer.iteration.numpy()),
-      'seconds_this_session': round(seconds, 1),
+      'seconds_this_sitting': round(seconds, 1),
       'latest_checkpoint': manager.latest_checkpoint,
   })
   return RunResult(int(trainer.iteration.numpy()), seconds, history_path,

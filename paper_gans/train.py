@@ -47,7 +47,7 @@ under XLA than outside it, so reference trajectories name their mode.
 On this project's CPU, XLA used to run WGAN-GP's gan_mnist step 5x slower
 than 'graph': it swapped the operands of 5x5 convolutions at 4x4 and ran
 them on a generic loop. The layers now avoid that case
-(`layers.conv2d_by_phases`; measured in README.md, "Performance").
+(`layers.conv2d_by_phases`; measured in docs/performance.md).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def wgan_critic_schedule(critic_steps: int = 5, warmup_critic_steps: int = 100,
       else: Diters = opt.Diters  (5)
 
   (martinarjovsky/WassersteinGAN main.py; the paper's Algorithm 1 has
-  n_critic = 5 throughout and the README mentions this deviation.)
+  n_critic = 5 throughout; docs/wgan_clip.md lists this difference.)
   """
 
   def schedule(generator_iteration: int) -> int:
@@ -374,7 +374,7 @@ class GANTrainer(tf.Module):
     # unrolled in order (traced once per distinct k), with the iteration's
     # seed and the loss stacking inside it, so an iteration makes one
     # dispatch and no eager ops besides reading the data. Measured on the
-    # 2-core CPU (README.md, "Performance"), nearly idle: the
+    # 2-core CPU (docs/performance.md), nearly idle: the
     # WGAN-GP toy step (3 x 512 MLPs, batch 256, k = 5) 0.127 s per
     # iteration unrolled vs 0.142 s with one call per update (1.12x), the
     # conditional DCGAN 1.05x; under a load average of 8-12 the gain is

@@ -1,6 +1,6 @@
 """Reproduce the conditional DCGAN on MNIST (the seed setup, and Newmu's model).
 
-Default (`--preset=seed`): the seed setup of REFERENCES.md section 5 as its
+Default (`--preset=seed`): the seed setup of docs/sources.md as its
 public twin znxlwm/tensorflow-MNIST-cGAN-cDCGAN tensorflow_MNIST_cDCGAN.py
 runs it (each flag's help names its source): z ~ N(0, 1)^100 and a one-hot
 label into transposed convolutions (7x7 -> 14x14 -> 28x28, LeakyReLU 0.2,
@@ -20,7 +20,8 @@ epochs then 100 with linear decay), in the file's update order G, D, G, D,
 update, then one D and one G update per iteration (`--nogenerator_first`:
 D, G, D, G, ...). Flags given explicitly win over the preset.
 
-Deviations (details in paper_gans/papers/cdcgan_mnist.py and README.md):
+Deviations (details in paper_gans/papers/cdcgan_mnist.py and
+docs/cdcgan_mnist.md):
   * newmu: the file's G step receives its own minibatch and generates for
     its labels; here the G step takes no data and draws uniform labels.
     200 epochs are 39,001 iterations (39,001 G and 39,000 D updates; the
@@ -36,7 +37,8 @@ cdcgan_mnist.json (class accuracy of the shipped evaluator on generated
 digits, overall and per class, on 10,000 samples); exit status 1 when it
 fails, 2 for bad input, 3 for a NaN. The 10x10 picture of record (one row
 per digit, one column per fixed noise vector) is samples/iteration_*.png.
-The documented CPU run (9.1 of the 30 epochs; README.md has its numbers:
+The documented CPU run (9.1 of the 30 epochs; docs/cdcgan_mnist.md has its
+numbers:
 class accuracy 0.993 overall, at least 0.984 per class):
 
     python reproductions/cdcgan_mnist.py --steps=5000 --checkpoint_every=500 \

@@ -28,7 +28,7 @@ details): epochs count one minibatch per update as their loop draws them
 sample G with batch-norm moving averages (the final Frechet distance is also
 given with batch statistics, their way).
 
-Deviations forced by this machine (also in README.md):
+Deviations forced by this machine (also in docs/dcgan.md):
   * LSUN bedrooms, the faces set and Imagenet-1k cannot be downloaded
     offline: the default data set is MNIST resized (bilinear) to the
     network's resolution, 1 channel. The paper reports no MNIST number for

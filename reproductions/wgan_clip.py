@@ -11,7 +11,7 @@ the paper's value is a flag: the paper's Algorithm 1 uses n_critic = 5
 throughout (`--warmup_generator_iterations=0 --critic_boost_every=<huge>`).
 `--generator=mlp` is the code's --mlp_G (paper Fig. 6: no batch norm in G).
 
-Deviations forced by this machine (also in README.md):
+Deviations forced by this machine (also in docs/wgan_clip.md):
   * LSUN bedrooms cannot be downloaded offline: the default data set is
     MNIST, resized to the network's resolution, 1 channel.
   * Batches stream across epochs; see paper_gans/papers/wgan_clip.py.

@@ -44,7 +44,7 @@ data and its noisy copy, and the check asks whether the critics are close to
 optimal instead of measuring a generator (see reproductions/expected/
 wgan_gp.json, "fixed_generator").
 
-Deviations forced by this machine or the data (also in README.md):
+Deviations forced by this machine or the data (also in docs/wgan_gp.md):
   * Run length: the documented CPU runs are 3,000 generator iterations on
     the toys and 400 on MNIST (--steps), not ITERS; the expected-output
     check then applies its short-run thresholds.

@@ -3,7 +3,7 @@
 usage: python tools/time_layers.py CASE [REPEATS [MODE]]   (CASE: a paper_gans.benchmark case;
        MODE: 'xla', the default, or 'graph': tf.function without XLA, layers and step alike)
 
-Measurement script for README "Performance", items 2, 7 and 8; not part of the package.
+Measurement script for docs/performance.md, items 2, 7 and 8; not part of the package.
 Records the (layer, input shape) of every Dense / Conv2D / ConvTranspose2D / BatchNorm call made while
 one steady-state generator iteration is traced, then times each distinct one alone under XLA at
 that shape: forward, and forward plus gradients with respect to the input and the variables

@@ -1,10 +1,10 @@
 """Per-iteration wall time of runner.run_training vs its parts, toy step at width DIM (no profiler).
 
-usage: python tools/time_runner.py STEPS DIM   (README "Performance": TensorBoard once per log window)
+usage: python tools/time_runner.py STEPS DIM   (docs/performance.md: TensorBoard once per log window)
 
 Measurement script; not part of the package.
 """
-import dataclasses, shutil, sys, time
+import dataclasses, os, shutil, sys, tempfile, time
 import numpy as np
 import tensorflow as tf
 from paper_gans import runner
@@ -23,16 +23,16 @@ out['generator_loss'].numpy(); step_alone = (time.perf_counter() - t) / steps
 t = time.perf_counter()
 for _ in range(steps): bs = [next(it) for _ in range(k)]
 next_alone = (time.perf_counter() - t) / steps
-writer = tf.summary.create_file_writer('/tmp/prof_tb')
+scratch = tempfile.mkdtemp(prefix='time_runner_')  # removed at the end
+writer = tf.summary.create_file_writer(os.path.join(scratch, 'tensorboard'))
 t = time.perf_counter()
 with writer.as_default():
   for i in range(steps):
     for name in out:  # one scalar per loss, as the runner wrote them before
       tf.summary.scalar(name, 0.5, step=i)
 summary_alone = (time.perf_counter() - t) / steps
-shutil.rmtree('/tmp/prof_run', ignore_errors=True)
 trainer = wgan_gp.build_trainer(config, 'xla')
-options = runner.RunOptions(workdir='/tmp/prof_run', steps=steps + 100, log_every=50, sample_every=10**9, checkpoint_every=10**9, verbose=False)
+options = runner.RunOptions(workdir=os.path.join(scratch, 'run'), steps=steps + 100, log_every=50, sample_every=10**9, checkpoint_every=10**9, verbose=False)
 runner.run_training(trainer, make, dataclasses.replace(options, steps=100), {}, name='prof')  # compiles
 t = time.perf_counter()
 runner.run_training(trainer, make, options, {}, name='prof')
@@ -40,3 +40,4 @@ total = (time.perf_counter() - t) / steps
 print(f'dim {dim}, {steps} iterations, ms per generator iteration: run_training {1e3*total:.3f}; '
       f'train_iteration alone {1e3*step_alone:.3f}; {k} next(iterator) {1e3*next_alone:.3f}; '
       f'{len(out)} tf.summary.scalar {1e3*summary_alone:.3f}')
+shutil.rmtree(scratch, ignore_errors=True)

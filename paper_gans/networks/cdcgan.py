@@ -3,10 +3,11 @@
 Labels are int32 [B] class indices, one-hot encoded inside the modules.
 
 Preset "seed" (`SeedCDCGANGenerator`, `SeedCDCGANDiscriminator`).
-/work/shared/REFERENCES.md section 5 describes the seed setup only in words
-(z ~ N(0, 1) of 100 and a one-hot label into G, transposed convolutions to
-28x28x1; D sees the image with 10 label maps broadcast to 28x28 and
-concatenated, convolves, ends in a sigmoid). Its layers are not specified, so
+The seed setup (docs/sources.md, "Conditional DCGAN on MNIST") is given only
+in words (z ~ N(0, 1) of 100 and a one-hot label into G, transposed
+convolutions to 28x28x1; D sees the image with 10 label maps broadcast to
+28x28 and concatenated, convolves, ends in a sigmoid). Its layers are not
+specified, so
 we build them exactly as its close public twin does,
 znxlwm/tensorflow-MNIST-cGAN-cDCGAN `tensorflow_MNIST_cDCGAN.py` (TF1
 `tf.layers`):

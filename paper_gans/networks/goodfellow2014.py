@@ -31,10 +31,10 @@ stored `mnist.yaml` at commit f77a509 sets `noise: 'uniform'` on the
 Generator, and `Generator.get_noise` draws
 `uniform(low=-np.sqrt(3), high=np.sqrt(3))` for it. Another stored version of
 `mnist.yaml` (commit 068bb03) has no `noise` key, and then `Generator`'s
-default `noise = "gaussian"` (N(0, 1)) applies. We could not order the two
-commits in time; the uniform one is what the project notes (REFERENCES.md, s. 1)
-states and what annotated third-party copies of `mnist.yaml` quote. The
-network does not draw z (the training engine does).
+default `noise = "gaussian"` (N(0, 1)) applies. 068bb03 (2014-06-17) is the
+older: f77a509 (2014-06-18, "uniform noise turned out to be ok") adds the
+key, and the repository's last commit, 1720041, keeps it (docs/sources.md).
+The network does not draw z (the training engine does).
 
 Verified against the authors' and pylearn2's code (read with the search
 tool's `read_file`):

@@ -3,7 +3,7 @@
 Two presets (`--preset`); every default is the named file's value, read for
 this module with the search tool:
 
-`seed` (default): the seed setup of /work/shared/REFERENCES.md section 5 as
+`seed` (default): the seed setup of docs/sources.md ("Conditional DCGAN") as
 its close public twin builds and trains it, znxlwm/tensorflow-MNIST-cGAN-
 cDCGAN `tensorflow_MNIST_cDCGAN.py` (commit 57dc99c). Networks:
 `networks.cdcgan.SeedCDCGANGenerator` / `SeedCDCGANDiscriminator` (z ~ N(0,
@@ -26,7 +26,7 @@ file:
     `--fake_labels_in_d_step=uniform` draws them instead.
   * G step: labels `np.random.randint(0, 9)`, which never draws a 9 (a bug:
     numpy's upper bound is exclusive). Here they are uniform over all ten
-    classes, as the issue asks; the bug is not offered as an option.
+    classes, as a conditional generator must; the bug is not an option.
   * the picture of record: 10 fixed noise vectors, one row per digit, drawn
     with the moving batch-norm statistics (isTrain False).
 
@@ -147,7 +147,7 @@ class CDCGANMnistConfig:
   `make_config(preset='newmu')` gives train_cond_dcgan.py's values.
   """
   preset: str = paper_field(
-      'seed', 'REFERENCES.md section 5 (seed setup; twin tensorflow_MNIST_'
+      'seed', 'docs/sources.md (seed setup; twin tensorflow_MNIST_'
       'cDCGAN.py)', "'seed', or 'newmu' (Newmu/dcgan_code mnist/"
       'train_cond_dcgan.py); explicit flags win over the preset')
   dataset: str = paper_field('mnist', 'input_data.read_data_sets("MNIST_data/")',

@@ -63,7 +63,7 @@ Where this differs from the authors' loop:
   Frechet distance with batch statistics in batches of 128 (the authors'
   way), restoring the moving averages afterwards.
 
-Deviations forced by this machine, also in README.md:
+Deviations forced by this machine, also in docs/dcgan.md:
 * Data: the paper trained on LSUN bedrooms, Imagenet-1k and a faces set
   scraped from the web, none of which can be downloaded here. The default
   data set is MNIST resized (bilinear) to the network's resolution, 1
@@ -433,7 +433,7 @@ def ceilings_for(config: DCGANConfig) -> Dict[str, Optional[float]]:
 
 def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
               final: Dict[str, float]) -> Dict:
-  """The numbers the expected-output check and the README report.
+  """The numbers the expected-output check and docs/dcgan.md report.
 
   Args:
     history: history.jsonl rows.

@@ -352,7 +352,7 @@ def parzen_of_generator(trainer: train.GANTrainer,
 
 def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
               config: Goodfellow2014Config) -> Dict:
-  """The numbers the expected-output check and the README report."""
+  """The numbers the expected-output check and docs/goodfellow2014.md report."""
   evaluated = [m for m in checkpoint_metrics
                if m.get('parzen_log_likelihood') is not None]
   last = evaluated[-1] if evaluated else {}

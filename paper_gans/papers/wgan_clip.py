@@ -19,7 +19,7 @@ Faithful to the authors' code, martinarjovsky/WassersteinGAN `main.py`
   without batch norm), for the paper's claim that WGAN trains a generator
   without batch norm (section 4.3, Fig. 6).
 
-Deviations forced by this machine, also listed in the README:
+Deviations forced by this machine, also listed in docs/wgan_clip.md:
 * Data: the authors trained on LSUN bedrooms (`--dataset lsun`), which
   cannot be downloaded here. The default data set is MNIST resized to the
   network's resolution (1 channel); any data set the data layer knows can be
@@ -285,7 +285,7 @@ def checkpoint_frechet_distance(trainer: train.GANTrainer,
 
 def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
               trainer: train.GANTrainer, config: WGANClipConfig) -> Dict:
-  """The numbers the expected-output check and the README report."""
+  """The numbers the expected-output check and docs/wgan_clip.md report."""
   estimate = plots.median_filter(wasserstein_estimates(history),
                                  estimate_window(config))
   tail = estimate[-estimate_window(config):]

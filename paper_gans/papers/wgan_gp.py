@@ -62,7 +62,7 @@ from the exact Wasserstein distance of the evaluation points, and the
 penalised critic's gradient norm against the one the penalty predicts) and
 checks them (`check_fixed_generator`).
 
-Not reproduced (also in the README):
+Not reproduced (also in docs/wgan_gp.md):
 * gan_toy.py's `MODE = 'dcgan'` option does not exist in that file (only
   'wgan' and 'wgan-gp'); gan_mnist.py's 'wgan' and 'dcgan' modes add batch
   norm and are not built here.
