@@ -1,7 +1,9 @@
 """The conditional DCGAN reproduction's paper-specific parts."""
 
 import dataclasses
+import glob
 import json
+import os
 
 import numpy as np
 import pytest
@@ -16,10 +18,10 @@ from paper_gans.errors import ConfigError
 from paper_gans.papers import cdcgan_mnist
 
 
-def test_seed_defaults_are_the_twins():
+def test_znxlwm_defaults_are_the_twins():
   config = cdcgan_mnist.CDCGANMnistConfig()
   # znxlwm/tensorflow-MNIST-cGAN-cDCGAN tensorflow_MNIST_cDCGAN.py.
-  assert config.preset == 'seed'
+  assert config.preset == 'znxlwm'
   assert (config.batch_size, config.latent_dim) == (100, 100)
   assert config.latent_distribution == 'normal'
   assert config.split == 'train[5000:]'  # read_data_sets' 55,000
@@ -34,6 +36,44 @@ def test_seed_defaults_are_the_twins():
   assert config.epochs == 30
   assert cdcgan_mnist.value_range(config) == (-1.0, 1.0)
   assert cdcgan_mnist.make_config() == config
+
+
+DEPRECATION = ('warning: --preset=seed is deprecated; it is now '
+               '--preset=znxlwm (the same settings).\n')
+
+
+def test_seed_is_the_deprecated_name_of_znxlwm(capsys):
+  # The preset's former name gives the same config and one line saying so,
+  # however the config is built: flags (make_config), an older run's
+  # config.json (the class itself) or a replaced field.
+  twin = cdcgan_mnist.make_config()
+  for build in (lambda: cdcgan_mnist.make_config(preset='seed'),
+                lambda: cdcgan_mnist.CDCGANMnistConfig(preset='seed'),
+                lambda: dataclasses.replace(twin, preset='seed')):
+    assert build() == twin
+    assert capsys.readouterr().err == DEPRECATION
+  assert (cdcgan_mnist.make_config(preset='seed', batch_size=2)
+          == cdcgan_mnist.make_config(batch_size=2))
+  capsys.readouterr()
+  cdcgan_mnist.make_config(preset='znxlwm')
+  cdcgan_mnist.make_config(preset='newmu')
+  assert capsys.readouterr().err == ''
+  # Unknown names are refused, and the message lists the current ones only.
+  with pytest.raises(ConfigError,
+                     match="--preset must be one of znxlwm, newmu, got 'x'"):
+    cdcgan_mnist.make_config(preset='x')
+
+
+def test_stored_configs_use_the_current_preset_names():
+  # The reference trajectories' configs (replayed by tests/
+  # test_references.py) name their preset as the code does today.
+  paths = glob.glob(os.path.join(os.path.dirname(__file__), 'references',
+                                 'cdcgan_mnist_*.json'))
+  assert len(paths) >= 4
+  for path in paths:
+    with open(path, encoding='utf-8') as f:
+      preset = json.load(f)['config']['preset']
+    assert preset in cdcgan_mnist.PRESET_NAMES, path
 
 
 def test_newmu_preset_is_train_cond_dcgan():
@@ -56,9 +96,9 @@ def test_newmu_preset_is_train_cond_dcgan():
 
 def test_run_lengths():
   # Twin: 55,000 // 100 = 550 batches per epoch, 30 epochs.
-  seed = cdcgan_mnist.CDCGANMnistConfig()
-  assert cdcgan_mnist.steps_for(seed) == 16500
-  assert cdcgan_mnist.minibatches_for(seed, 16500) == 16500
+  twin = cdcgan_mnist.CDCGANMnistConfig()
+  assert cdcgan_mnist.steps_for(twin) == 16500
+  assert cdcgan_mnist.minibatches_for(twin, 16500) == 16500
   # Newmu: 50,000 // 128 = 390 batches per epoch, one per update of either
   # player, 200 epochs = 78,000 updates. Generator first: iteration 0 is
   # one update, every later one two: 1 + 2 (n - 1) >= 78,000 gives n =
@@ -80,9 +120,9 @@ def test_run_lengths():
 
 def test_parameter_counts():
   # Computed by hand from the two files in tests/test_networks_cdcgan.py.
-  seed = cdcgan_mnist.build_trainer(cdcgan_mnist.CDCGANMnistConfig(), 'eager')
-  assert layers.count_parameters(seed.generator) == 2_203_393
-  assert layers.count_parameters(seed.discriminator) == 867_841
+  twin = cdcgan_mnist.build_trainer(cdcgan_mnist.CDCGANMnistConfig(), 'eager')
+  assert layers.count_parameters(twin.generator) == 2_203_393
+  assert layers.count_parameters(twin.discriminator) == 867_841
   newmu = cdcgan_mnist.build_trainer(cdcgan_mnist.make_config(preset='newmu'),
                                      'eager')
   assert layers.count_parameters(newmu.generator) == 6_820_538
@@ -94,7 +134,7 @@ def _rate(optimizer, step):
   return float(optimizer.learning_rate())
 
 
-def test_seed_learning_rates_follow_the_shared_global_step():
+def test_znxlwm_learning_rates_follow_the_shared_global_step():
   trainer = cdcgan_mnist.build_trainer(cdcgan_mnist.CDCGANMnistConfig(),
                                        'eager')
   d_opt, g_opt = trainer.discriminator_optimizer, trainer.generator_optimizer
@@ -241,7 +281,7 @@ def test_newmu_update_order_is_train_cond_dcgans(update_sequence):
                                                      [1, 1, 1])
 
 
-def test_seed_update_order_stays_d_then_g(update_sequence):
+def test_znxlwm_update_order_stays_d_then_g(update_sequence):
   # tensorflow_MNIST_cDCGAN.py: D_optim then G_optim on every batch.
   config = dataclasses.replace(cdcgan_mnist.CDCGANMnistConfig(), batch_size=8)
   assert _update_sequence(update_sequence, config, 3) == (['D', 'G'] * 3,
@@ -249,7 +289,7 @@ def test_seed_update_order_stays_d_then_g(update_sequence):
 
 
 @pytest.mark.parametrize('field,value,message', [
-    ('preset', 'carpedm20', '--preset must be one of seed, newmu'),
+    ('preset', 'carpedm20', '--preset must be one of znxlwm, newmu'),
     ('generator_first', True, "--generator_first is train_cond_dcgan.py's"),
     ('dataset', '8gaussians', '--dataset must be one of mnist, fashion_mnist'),
     ('latent_distribution', 'cauchy', '--latent_distribution must be one of'),

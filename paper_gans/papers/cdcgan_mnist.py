@@ -1,11 +1,13 @@
 """Conditional DCGAN on MNIST: the seed setup and the DCGAN authors' model.
 
-Two presets (`--preset`); every default is the named file's value, read for
-this module with the search tool:
+Two presets (`--preset`), each named after the repository whose file it
+follows; every default is the named file's value, read for this module with
+the search tool:
 
-`seed` (default): the seed setup of docs/sources.md ("Conditional DCGAN") as
-its close public twin builds and trains it, znxlwm/tensorflow-MNIST-cGAN-
-cDCGAN `tensorflow_MNIST_cDCGAN.py` (commit 57dc99c). Networks:
+`znxlwm` (default; `seed`, its former name, is a deprecated alias): the seed
+setup of docs/sources.md ("Conditional DCGAN") as its close public twin
+builds and trains it, znxlwm/tensorflow-MNIST-cGAN-cDCGAN
+`tensorflow_MNIST_cDCGAN.py` (commit 57dc99c). Networks:
 `networks.cdcgan.SeedCDCGANGenerator` / `SeedCDCGANDiscriminator` (z ~ N(0,
 1)^100 and one-hot y into 7x7 -> 14x14 -> 28x28 transposed convolutions,
 tanh; D on [x | 10 label maps], sigmoid cross-entropy). Training, from the
@@ -93,6 +95,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -112,7 +115,10 @@ from paper_gans.networks import cdcgan as cdcgan_networks
 from paper_gans.papers import common
 
 NAME = 'cdcgan_mnist'
-PRESET_NAMES = ('seed', 'newmu')
+PRESET_NAMES = ('znxlwm', 'newmu')
+DEFAULT_PRESET = 'znxlwm'
+# Former names, still accepted with a one-line notice on stderr.
+DEPRECATED_PRESETS = {'seed': 'znxlwm'}
 LATENT_DISTRIBUTIONS = ('normal', 'uniform')
 EPSILON_PLACEMENTS = optimizers.EPSILON_PLACEMENTS
 LR_SCHEDULES = ('staircase', 'linear', 'constant')
@@ -120,7 +126,7 @@ FAKE_LABEL_SOURCES = ('real_batch', 'uniform')
 DATASETS = ('mnist', 'fashion_mnist')  # 28 x 28 x 1, ten classes.
 
 # Every value of the DCGAN authors' train_cond_dcgan.py that differs from
-# the seed preset (the config's defaults).
+# the znxlwm preset (the config's defaults).
 NEWMU_PRESET = {
     # `if n_updates % (k+1) == 0: cost = _train_g(...)` from n_updates = 0.
     'generator_first': True,
@@ -144,12 +150,17 @@ NEWMU_WIDTHS = {'newmu_ngf': 64, 'newmu_ndf': 64, 'newmu_ngfc': 1024,
 class CDCGANMnistConfig:
   """The seed setup's twin as tensorflow_MNIST_cDCGAN.py runs it.
 
-  `make_config(preset='newmu')` gives train_cond_dcgan.py's values.
+  `make_config(preset='newmu')` gives train_cond_dcgan.py's values. A
+  deprecated preset name (`DEPRECATED_PRESETS`) is replaced by its new one
+  with a one-line notice on stderr, wherever the config is built from
+  (flags, `make_config`, an older run's config.json).
   """
   preset: str = paper_field(
-      'seed', 'docs/sources.md (seed setup; twin tensorflow_MNIST_'
-      'cDCGAN.py)', "'seed', or 'newmu' (Newmu/dcgan_code mnist/"
-      'train_cond_dcgan.py); explicit flags win over the preset')
+      DEFAULT_PRESET, 'docs/sources.md (seed setup; twin znxlwm/tensorflow-'
+      'MNIST-cGAN-cDCGAN tensorflow_MNIST_cDCGAN.py)', "'znxlwm' (the twin's "
+      "architecture and training), or 'newmu' (Newmu/dcgan_code mnist/"
+      "train_cond_dcgan.py); explicit flags win over the preset; 'seed' is "
+      "the deprecated former name of 'znxlwm'")
   dataset: str = paper_field('mnist', 'input_data.read_data_sets("MNIST_data/")',
                              'mnist or fashion_mnist (28 x 28 x 1, 10 classes)')
   split: str = paper_field(
@@ -183,7 +194,7 @@ class CDCGANMnistConfig:
   lr_schedule: str = paper_field(
       'staircase', 'exponential_decay(..., 500, 0.95, staircase=True); newmu '
       "'linear' (niter, niter_decay)", "'staircase', 'linear' or 'constant'")
-  # newmu only: the seed networks' widths are fixed.
+  # newmu only: the znxlwm networks' widths are fixed.
   newmu_ngf: int = paper_field(64, 'train_cond_dcgan.py ngf = 64',
                                "newmu: G's convolution filters (ngf)")
   newmu_ndf: int = paper_field(64, 'train_cond_dcgan.py ndf = 64',
@@ -209,7 +220,7 @@ class CDCGANMnistConfig:
       '_train_g` from n_updates = 0', "newmu only: start with a lone G "
       "update, then one D and one G update per iteration (G, D, G, D, ...) "
       "as train_cond_dcgan.py; --nogenerator_first: D, G, D, G, ... (the "
-      "engine's plain order). The seed preset must keep D then G")
+      "engine's plain order). The znxlwm preset must keep D then G")
   epochs: float = paper_field(30.0, 'train_epoch = 30; newmu niter + '
                               'niter_decay = 200')
   seed: int = paper_field(0, 'ours; the twin seeds NumPy from the clock')
@@ -217,6 +228,14 @@ class CDCGANMnistConfig:
       2000, 'ours: samples per checkpoint for the class accuracy, '
       'classifier score and Frechet distance (10,000 at the end)')
   dtype: str = cli.dtype_field()
+
+  def __post_init__(self):
+    if self.preset in DEPRECATED_PRESETS:
+      new = DEPRECATED_PRESETS[self.preset]
+      print(f'warning: --preset={self.preset} is deprecated; it is now '
+            f'--preset={new} (the same settings).', file=sys.stderr,
+            flush=True)
+      object.__setattr__(self, 'preset', new)  # A frozen dataclass.
 
   def validate(self) -> None:
     """ConfigError (one line) for any value that cannot work."""
@@ -239,7 +258,7 @@ class CDCGANMnistConfig:
     if self.generator_first and self.preset != 'newmu':
       raise ConfigError(
           '--generator_first is train_cond_dcgan.py\'s update order '
-          '(--preset=newmu); the seed preset runs D then G on every batch, '
+          '(--preset=newmu); the znxlwm preset runs D then G on every batch, '
           'as tensorflow_MNIST_cDCGAN.py.')
     check_positive('learning_rate', self.learning_rate)
     check_positive('epochs', self.epochs)
@@ -254,7 +273,7 @@ class CDCGANMnistConfig:
       check_positive(name, getattr(self, name))
       if self.preset != 'newmu' and getattr(self, name) != default:
         raise ConfigError(f'--{name} applies to --preset=newmu only; the '
-                          "seed networks' widths are fixed.")
+                          "znxlwm networks' widths are fixed.")
     check_fraction('beta1_decay', self.beta1_decay)
     if self.beta1_decay != 1.0 and self.epsilon_placement != 'algorithm1':
       raise ConfigError('--beta1_decay is dcgan_code\'s and needs '
@@ -267,13 +286,15 @@ CONFIG_CLASS = CDCGANMnistConfig
 
 
 def preset_values(preset: str) -> Dict:
+  """The field values `preset` (or its deprecated name) sets."""
+  preset = DEPRECATED_PRESETS.get(preset, preset)
   check_choice('preset', preset, PRESET_NAMES)
-  return dict(NEWMU_PRESET) if preset == 'newmu' else {'preset': 'seed'}
+  return dict(NEWMU_PRESET) if preset == 'newmu' else {'preset': preset}
 
 
 def make_config(**overrides) -> CDCGANMnistConfig:
-  """The preset's values (default 'seed'), then `overrides`."""
-  values = preset_values(overrides.get('preset') or 'seed')
+  """The preset's values (default 'znxlwm'), then `overrides`."""
+  values = preset_values(overrides.get('preset') or DEFAULT_PRESET)
   values.update(overrides)
   return dataclasses.replace(CDCGANMnistConfig(), **values)
 
@@ -283,18 +304,18 @@ def value_range(config: CDCGANMnistConfig):
   return (0.0, 1.0) if config.preset == 'newmu' else (-1.0, 1.0)
 
 
-# The default (seed) preset's range; `value_range(config)` above is what
+# The default (znxlwm) preset's range; `value_range(config)` above is what
 # the run and `python -m paper_gans.evaluate` use for each preset.
 VALUE_RANGE = (-1.0, 1.0)
 RESIZE_METHOD = 'resize'  # Unused: MNIST stays at 28 x 28.
-# Reference trajectories (paper_gans/reference.py). The seed nets have fixed
+# Reference trajectories (paper_gans/reference.py). The znxlwm nets have fixed
 # widths, so 'ci' shrinks only the batch; 'ci_newmu' is train_cond_dcgan.py
 # at a smaller batch; 'full' is the twin's config (slow test).
 REFERENCE_PRESETS = {
     'ci': {'batch_size': 16},
     'ci_newmu': dict(NEWMU_PRESET, batch_size=16),
     # The float64 recordings: float64 costs far more per update on a CPU, so
-    # the seed networks run at batch 2 and the newmu ones at an eighth of
+    # the znxlwm networks run at batch 2 and the newmu ones at an eighth of
     # their fully connected widths and a quarter of their filters, the
     # widths tests/equivalence/test_cdcgan_mnist_newmu_vs_authors.py runs.
     'ci_batch2': {'batch_size': 2},
