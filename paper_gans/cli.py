@@ -5,23 +5,46 @@ Each paper's config is a frozen dataclass whose fields carry their source in
 an absl flag whose help text shows the default and its source, so `--help`
 documents where each number comes from; `config_from_flags` builds the
 config back. The run flags (`--workdir`, `--steps`, `--overwrite`,
-`--compile`, ...) are the same for every script.
+`--compile`, ...) are the same for every script. Both are the calling
+script's own (key) flags, so its `--help` lists all of them.
+
+A script is three statements (`reproductions/*.py`):
+
+    cli.quiet_tensorflow()  # before the paper module imports TensorFlow
+    cli.define_config_flags(paper.CONFIG_CLASS); cli.define_run_flags(paper.NAME)
+    cli.run(paper)
 
 Bad input fails before any training with one line on stderr,
-`error: <message>`, and exit status 2 (`main_wrapper`).
+`error: <message>`, and exit status 2: an unknown or malformed flag, a
+non-finite float (`--clip_value=inf`, `--learning_rate=nan`), stray
+arguments, any check of the config, the run options and the work directory.
+All of them run while the command line is parsed (`check_command_line`),
+before absl's start-up callbacks, one of which (TensorFlow's) initialises
+the devices and may log a line of its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import sys
-from typing import Any, Callable, Dict, Type
+import tempfile
+from typing import Any, Callable, Dict, List, Optional, Type
 
+from absl import app
 from absl import flags
 from absl import logging
 
+import paper_gans
 from paper_gans.errors import ConfigError
+
+# The DEFINE_* calls below define flags of the module that calls
+# `define_config_flags` / `define_run_flags` (the script), so that its
+# `--help` (absl: the main module's key flags) lists them, not only
+# `--helpfull`.
+flags.disclaim_key_flags()
 
 FLAGS = flags.FLAGS
 
@@ -54,8 +77,109 @@ def check_dtype(value: str) -> None:
   check_choice('dtype', value, DTYPES)
 
 
+# --------------------------------------------------------------------------
+# A quiet start.
+# --------------------------------------------------------------------------
+
+TF_LOG_LEVEL_VARIABLE = 'TF_CPP_MIN_LOG_LEVEL'
+
+# A line of TensorFlow's C++ log: absl's format (`I0000 00:00:17.3 29 f.cc:31]
+# ...`; before absl's logging is set up its seconds are those since 1970) or
+# the older `2023-08-25 11:11:47.5: I tensorflow/...`.
+_LOG_LINE = re.compile(r'(?:([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+\] |'
+                       r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) )')
+_SEVERITY = {'I': 0, 'W': 1, 'E': 2, 'F': 3}
+# absl's notice above the lines it writes before its logging is set up.
+_PREINIT_NOTICE = 'WARNING: All log messages before absl::InitializeLog()'
+
+
+def log_lines_shown(text: str, level: str) -> str:
+  """The lines of `text` that TF_CPP_MIN_LOG_LEVEL=`level` lets through.
+
+  Args:
+    text: what TensorFlow wrote to stderr while it was imported.
+    level: the log level ('0' shows everything, '2' errors and fatal ones).
+
+  Returns:
+    `text` without the C++ log lines below `level` and absl's notice about
+    logging before its set-up (a warning); every other line (a Python
+    warning, a traceback) is kept.
+  """
+  try:
+    minimum = int(level)
+  except ValueError:
+    minimum = 0  # TensorFlow reads an unparsable level as 0.
+  kept = []
+  for line in text.splitlines(keepends=True):
+    match = _LOG_LINE.match(line)
+    if match:
+      severity = _SEVERITY[match.group(1) or match.group(2)]
+    elif line.startswith(_PREINIT_NOTICE):
+      severity = _SEVERITY['W']
+    else:
+      severity = None
+    if severity is None or severity >= minimum:
+      kept.append(line)
+  return ''.join(kept)
+
+
+def quiet_tensorflow() -> None:
+  """Sets TensorFlow's C++ log level, then imports TensorFlow under it.
+
+  TF_CPP_MIN_LOG_LEVEL becomes `paper_gans.TF_QUIET_LOG_LEVEL` ('2':
+  errors only) unless it is set already (a user's choice wins). TensorFlow
+  logs a few lines while it loads, before its logging reads that level
+  (e.g. `cudart_stub.cc] Could not find cuda drivers` on a CPU machine);
+  they are held back and only those the level lets through are written
+  (`log_lines_shown`). A no-op when TensorFlow is imported already.
+  """
+  level = os.environ.setdefault(TF_LOG_LEVEL_VARIABLE,
+                                paper_gans.TF_QUIET_LOG_LEVEL)
+  if 'tensorflow' in sys.modules:
+    return
+  try:
+    sys.stderr.flush()
+    saved = os.dup(2)
+  except (AttributeError, OSError, ValueError):  # No file descriptor 2.
+    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import,import-outside-toplevel
+    return
+  held = tempfile.TemporaryFile()
+  failed = True
+  try:
+    os.dup2(held.fileno(), 2)
+    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import,import-outside-toplevel,redefined-outer-name
+    failed = False
+  finally:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
+    held.seek(0)
+    text = held.read().decode('utf-8', 'replace')
+    held.close()
+    # A failed import shows everything it wrote.
+    sys.stderr.write(text if failed else log_lines_shown(text, level))
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------
+# Flags.
+# --------------------------------------------------------------------------
+
+class FiniteFloatParser(flags.FloatParser):
+  """absl's float parser that refuses inf and nan (bad input, exit 2)."""
+
+  def convert(self, argument):
+    value = super().convert(argument)
+    if not math.isfinite(value):
+      raise ValueError('not a finite number')
+    return value
+
+
 def define_config_flags(config_cls: Type, flag_values=FLAGS) -> None:
-  """Defines one flag per field of `config_cls`, typed by its default."""
+  """Defines one flag per field of `config_cls`, typed by its default.
+
+  The flags belong to the calling module: a script's `--help` lists them.
+  """
   for field in dataclasses.fields(config_cls):
     default = field.default
     source = field.metadata.get('source', '')
@@ -67,8 +191,9 @@ def define_config_flags(config_cls: Type, flag_values=FLAGS) -> None:
       flags.DEFINE_integer(field.name, default, help_text,
                            flag_values=flag_values)
     elif isinstance(default, float):
-      flags.DEFINE_float(field.name, default, help_text,
-                         flag_values=flag_values)
+      flags.DEFINE(FiniteFloatParser(), field.name, default, help_text,
+                   flag_values=flag_values,
+                   serializer=flags.ArgumentSerializer())
     elif isinstance(default, str):
       flags.DEFINE_string(field.name, default, help_text,
                           flag_values=flag_values)
@@ -76,15 +201,23 @@ def define_config_flags(config_cls: Type, flag_values=FLAGS) -> None:
       raise TypeError(f'unsupported config field type: {field.name}')
 
 
-def config_from_flags(config_cls: Type, flag_values=FLAGS):
-  """Builds `config_cls` from the parsed flags."""
-  values = {f.name: flag_values[f.name].value
-            for f in dataclasses.fields(config_cls)}
-  return config_cls(**values)
+def config_from_flags(paper, flag_values=FLAGS):
+  """Builds `paper.CONFIG_CLASS` from the parsed flags.
+
+  A paper with presets (`make_config(**overrides)`: wgan_gp, cdcgan_mnist)
+  gets the flags given on the command line as overrides of its preset;
+  any other gets every flag's value.
+  """
+  fields = dataclasses.fields(paper.CONFIG_CLASS)
+  if hasattr(paper, 'make_config'):
+    return paper.make_config(**{f.name: flag_values[f.name].value
+                                for f in fields if flag_values[f.name].present})
+  return paper.CONFIG_CLASS(**{f.name: flag_values[f.name].value
+                               for f in fields})
 
 
 def define_run_flags(script_name: str, flag_values=FLAGS) -> None:
-  """Flags every reproduction script shares."""
+  """Flags every reproduction script shares (the calling module's)."""
   flags.DEFINE_string('workdir', os.path.join('runs', script_name),
                       'Directory for config.json, history.jsonl, checkpoints/, '
                       'samples/, metrics.json. An unfinished run there is '
@@ -131,10 +264,73 @@ def check_choice(name: str, value, choices) -> None:
                       f", got '{value}'.")
 
 
-def main_wrapper(main: Callable[[Any], int]) -> Callable[[Any], None]:
-  """Wraps a script's main: ConfigError -> one line and exit 2, etc."""
-  from paper_gans.runner import NonFiniteLossError  # pylint: disable=g-import-not-at-top
+# --------------------------------------------------------------------------
+# Parsing and exit statuses.
+# --------------------------------------------------------------------------
 
+def flag_error_message(error: flags.Error) -> str:
+  """One line for absl's flag error (unknown flag, unparsable value)."""
+  if isinstance(error, flags.UnrecognizedFlagError):
+    # absl appends its guesses as '. Did you mean: a, b ?'.
+    guesses = re.search(r'Did you mean: (.*) \?', str(error))
+    hint = (f"did you mean --{guesses.group(1).replace(', ', ', --')}? "
+            if guesses else '')
+    return f'unknown flag --{error.flagname}; {hint}--help lists every flag.'
+  return ' '.join(str(error).split())
+
+
+def parse_command_line(argv: List[str], flag_values=FLAGS) -> List[str]:
+  """absl's parse of `argv`; every flag error is a one-line ConfigError.
+
+  Returns:
+    `argv[:1]`: the program name (a script takes no positional arguments).
+  """
+  try:
+    args = flag_values(argv)
+  except flags.Error as e:
+    raise ConfigError(flag_error_message(e)) from None
+  if len(args) > 1:
+    raise ConfigError(f"unexpected arguments: {' '.join(args[1:])}; every "
+                      'setting is a --flag (--help lists them).')
+  return args
+
+
+def fail(message, code: int = EXIT_BAD_INPUT) -> None:
+  """Writes `error: <message>` to stderr and exits with `code`."""
+  print(f'error: {message}', file=sys.stderr, flush=True)
+  sys.exit(code)
+
+
+def flags_parser(flag_values=FLAGS,
+                 check: Optional[Callable[[List[str]], None]] = None):
+  """An absl `flags_parser`: bad flags (or a failed `check`) exit 2.
+
+  Args:
+    flag_values: the flags to parse into.
+    check: called with the remaining arguments once the flags are parsed;
+      its ConfigError is bad input too.
+
+  Returns:
+    `parse(argv) -> remaining arguments` for `app.run(..., flags_parser=)`.
+  """
+  def parse(argv):
+    try:
+      args = parse_command_line(argv, flag_values)
+      if check is not None:
+        check(args)
+    except ConfigError as e:
+      fail(e)
+    return args
+  return parse
+
+
+def main_wrapper(main: Callable[[Any], int]) -> Callable[[Any], None]:
+  """Wraps a main: ConfigError -> exit 2, a NaN loss -> exit 3, one line.
+
+  Imports nothing (the runner's NonFiniteLossError is looked up when
+  raised), so a command that checks its input before importing TensorFlow
+  stays fast.
+  """
   def wrapped(argv):
     # TensorFlow's checkpoint saver logs an INFO line per save through absl;
     # the progress lines are ours.
@@ -142,15 +338,20 @@ def main_wrapper(main: Callable[[Any], int]) -> Callable[[Any], None]:
     try:
       code = main(argv)
     except ConfigError as e:
-      print(f'error: {e}', file=sys.stderr, flush=True)
-      sys.exit(EXIT_BAD_INPUT)
-    except NonFiniteLossError as e:
-      print(f'error: {e}', file=sys.stderr, flush=True)
-      sys.exit(EXIT_NON_FINITE)
+      fail(e)
+    except Exception as e:  # pylint: disable=broad-except
+      runner = sys.modules.get('paper_gans.runner')
+      if runner is None or not isinstance(e, runner.NonFiniteLossError):
+        raise
+      fail(e, EXIT_NON_FINITE)
     sys.exit(code or 0)
 
   return wrapped
 
+
+# --------------------------------------------------------------------------
+# Launching a reproduction.
+# --------------------------------------------------------------------------
 
 def config_to_dict(config) -> Dict[str, Any]:
   return dataclasses.asdict(config)
@@ -166,17 +367,35 @@ def run_record(paper_name: str, config, steps: int,
               compile=compile_mode)
 
 
-def launch(paper, config, flag_values=FLAGS) -> int:
-  """Validates everything, prepares the workdir, then trains and checks.
+@dataclasses.dataclass
+class Launch:
+  """A checked run, its work directory prepared: `launch()` trains."""
+  paper: Any
+  config: Any
+  options: Any  # runner.RunOptions
+  compile_mode: str
+  run_check: bool
+  state: str  # 'new' or 'resume'
+
+  def __call__(self) -> int:
+    print(f'[{self.paper.NAME}] {self.state} run in {self.options.workdir}: '
+          f'{self.options.steps} generator iterations, compile mode '
+          f'{self.compile_mode}', flush=True)
+    return self.paper.run(self.config, self.options, self.compile_mode,
+                          run_check=self.run_check)
+
+
+def prepare_launch(paper, config, flag_values=FLAGS) -> Launch:
+  """Validates everything and prepares the workdir; trains nothing.
 
   `paper` is a module of paper_gans.papers providing `NAME`,
   `steps_for(config)` (the paper's run length in generator iterations, from
   `config.epochs` or `config.iterations`) and
   `run(config, options, compile_mode, run_check)`. Every check that can fail
-  on bad input runs before the first network is built.
+  on bad input runs here, before the first network is built.
   """
-  from paper_gans import runner  # pylint: disable=g-import-not-at-top
-  from paper_gans import train  # pylint: disable=g-import-not-at-top
+  from paper_gans import runner  # pylint: disable=g-import-not-at-top,import-outside-toplevel
+  from paper_gans import train  # pylint: disable=g-import-not-at-top,import-outside-toplevel
   config.validate()
   check_choice('compile', flag_values.compile, train.COMPILE_MODES)
   if flag_values.steps is not None:
@@ -190,10 +409,41 @@ def launch(paper, config, flag_values=FLAGS) -> int:
       checkpoint_every=flag_values.checkpoint_every,
       overwrite=flag_values.overwrite)
   options.validate()
-  state = runner.prepare_workdir(options.workdir,
-                                 run_record(paper.NAME, config, steps, flag_values.compile),
-                                 flag_values.overwrite)
-  print(f'[{paper.NAME}] {state} run in {options.workdir}: {steps} generator '
-        f'iterations, compile mode {flag_values.compile}', flush=True)
-  return paper.run(config, options, flag_values.compile,
-                   run_check=not flag_values.skip_check)
+  state = runner.prepare_workdir(
+      options.workdir, run_record(paper.NAME, config, steps,
+                                  flag_values.compile),
+      flag_values.overwrite)
+  return Launch(paper=paper, config=config, options=options,
+                compile_mode=flag_values.compile,
+                run_check=not flag_values.skip_check, state=state)
+
+
+def check_command_line(paper, argv: List[str], flag_values=FLAGS) -> Launch:
+  """Parses `argv` into `flag_values` and checks it all (`prepare_launch`).
+
+  Raises:
+    ConfigError: one line naming the flag, value or directory at fault.
+  """
+  parse_command_line(argv, flag_values)
+  return _launch_from_flags(paper, flag_values)
+
+
+def _launch_from_flags(paper, flag_values) -> Launch:
+  return prepare_launch(paper, config_from_flags(paper, flag_values),
+                        flag_values)
+
+
+def run(paper, flag_values=FLAGS, argv: Optional[List[str]] = None) -> None:
+  """A reproduction script's `__main__`: check, then train; never returns.
+
+  The checks run as absl's flags parser, so bad input exits 2 before
+  absl's start-up callbacks and before anything is built.
+  """
+  launches = []
+
+  def check(args):
+    del args  # parse_command_line refused any positional argument.
+    launches.append(_launch_from_flags(paper, flag_values))
+
+  app.run(main_wrapper(lambda argv: launches[0]()), argv=argv,
+          flags_parser=flags_parser(flag_values, check))

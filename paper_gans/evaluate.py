@@ -167,6 +167,18 @@ def checkpoint_state_exists(workdir: str) -> bool:
   return os.path.exists(os.path.join(workdir, 'checkpoints', 'checkpoint'))
 
 
+def check_checkpoint(workdir: str, checkpoint: Optional[str] = None) -> None:
+  """ConfigError unless there is a checkpoint to restore (no TensorFlow).
+
+  `checkpoint` as in `find_checkpoint`; None means the latest in workdir.
+  """
+  if checkpoint is None and not checkpoint_state_exists(workdir):
+    raise _no_checkpoint(os.path.join(workdir, 'checkpoints'))
+  if checkpoint is not None and not (os.path.isdir(checkpoint) or
+                                     os.path.exists(checkpoint + '.index')):
+    raise _not_a_checkpoint(checkpoint)
+
+
 def find_checkpoint(workdir: str, checkpoint: Optional[str] = None) -> str:
   """The checkpoint prefix to restore: `checkpoint`, or the latest in workdir.
 
@@ -196,7 +208,7 @@ def value_range_of(paper, config) -> Optional[Tuple[float, float]]:
   VALUE_RANGE.
 
   A paper whose presets differ in range (cdcgan_mnist: [-1, 1] for the
-  seed preset, [0, 1] for newmu) defines `value_range(config)`, which wins.
+  znxlwm preset, [0, 1] for newmu) defines `value_range(config)`, which wins.
   Otherwise VALUE_RANGE is a (low, high) pair, None (2-D points, no range),
   or a dict {'toy': ..., 'image': ...} for papers with both kinds of data
   (wgan_gp).
@@ -515,11 +527,7 @@ def check_request(workdir: str, num_samples: int = 10000,
     if not os.path.isdir(parent):
       raise ConfigError(f"the directory of --export_path '{export_path}' does "
                         'not exist.')
-  if checkpoint is None and not checkpoint_state_exists(workdir):
-    raise _no_checkpoint(os.path.join(workdir, 'checkpoints'))
-  if checkpoint is not None and not (os.path.isdir(checkpoint) or
-                                     os.path.exists(checkpoint + '.index')):
-    raise _not_a_checkpoint(checkpoint)
+  check_checkpoint(workdir, checkpoint)
   metrics_path = os.path.join(workdir, METRICS_FILE)
   if os.path.exists(metrics_path):
     _read_metrics(metrics_path)  # Fail now, not after the evaluation.
@@ -757,6 +765,7 @@ def main(argv) -> int:
       checkpoint=flag_values.checkpoint, compile_mode=flag_values.compile,
       export_samples=flag_values.export_samples,
       export_path=flag_values.export_path, overwrite=flag_values.overwrite)
+  cli.quiet_tensorflow()  # Imported once the command line is known good.
   request.command = 'python -m paper_gans.evaluate ' + ' '.join(
       shlex.quote(a) for a in sys.argv[1:])
   evaluation = evaluate_run(request)

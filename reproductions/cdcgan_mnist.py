@@ -1,8 +1,10 @@
 """Reproduce the conditional DCGAN on MNIST (the seed setup, and Newmu's model).
 
-Default (`--preset=seed`): the seed setup of docs/sources.md as its
-public twin znxlwm/tensorflow-MNIST-cGAN-cDCGAN tensorflow_MNIST_cDCGAN.py
-runs it (each flag's help names its source): z ~ N(0, 1)^100 and a one-hot
+Default (`--preset=znxlwm`, named after the repository it follows; the
+former name `--preset=seed` still works and says it is deprecated): the seed
+setup of docs/sources.md as its public twin znxlwm/tensorflow-MNIST-cGAN-
+cDCGAN tensorflow_MNIST_cDCGAN.py runs it (each flag's help names its
+source): z ~ N(0, 1)^100 and a one-hot
 label into transposed convolutions (7x7 -> 14x14 -> 28x28, LeakyReLU 0.2,
 batch norm, tanh); D on the image with 10 label maps, sigmoid
 cross-entropy; batch 100 from the 55,000 images input_data keeps, pixels in
@@ -45,28 +47,15 @@ class accuracy 0.993 overall, at least 0.984 per class):
         --sample_every=500
 """
 
-import dataclasses
-
-from absl import app
-from absl import flags
-
 from paper_gans import cli
+
+cli.quiet_tensorflow()  # Before the paper module imports TensorFlow.
+
+# pylint: disable=wrong-import-position
 from paper_gans.papers import cdcgan_mnist
 
 cli.define_config_flags(cdcgan_mnist.CDCGANMnistConfig)
 cli.define_run_flags(cdcgan_mnist.NAME)
-FLAGS = flags.FLAGS
-
-
-def main(argv) -> int:
-  del argv
-  # The preset first, then every flag given on the command line.
-  explicit = {field.name: FLAGS[field.name].value
-              for field in dataclasses.fields(cdcgan_mnist.CDCGANMnistConfig)
-              if FLAGS[field.name].present}
-  config = cdcgan_mnist.make_config(**explicit)
-  return cli.launch(cdcgan_mnist, config, FLAGS)
-
 
 if __name__ == '__main__':
-  app.run(cli.main_wrapper(main))
+  cli.run(cdcgan_mnist)

@@ -46,22 +46,15 @@ earlier run added --nogenerator_first):
         --sample_every=250
 """
 
-from absl import app
-from absl import flags
-
 from paper_gans import cli
+
+cli.quiet_tensorflow()  # Before the paper module imports TensorFlow.
+
+# pylint: disable=wrong-import-position
 from paper_gans.papers import dcgan
 
 cli.define_config_flags(dcgan.DCGANConfig)
 cli.define_run_flags(dcgan.NAME)
-FLAGS = flags.FLAGS
-
-
-def main(argv) -> int:
-  del argv
-  config = cli.config_from_flags(dcgan.DCGANConfig)
-  return cli.launch(dcgan, config, FLAGS)
-
 
 if __name__ == '__main__':
-  app.run(cli.main_wrapper(main))
+  cli.run(dcgan)

@@ -38,22 +38,15 @@ goodfellow2014.json; the exit status is 1 when it fails, 2 for bad input,
     python reproductions/goodfellow2014.py --steps=20000 --checkpoint_every=2500
 """
 
-from absl import app
-from absl import flags
-
 from paper_gans import cli
+
+cli.quiet_tensorflow()  # Before the paper module imports TensorFlow.
+
+# pylint: disable=wrong-import-position
 from paper_gans.papers import goodfellow2014
 
 cli.define_config_flags(goodfellow2014.Goodfellow2014Config)
 cli.define_run_flags(goodfellow2014.NAME)
-FLAGS = flags.FLAGS
-
-
-def main(argv) -> int:
-  del argv
-  config = cli.config_from_flags(goodfellow2014.Goodfellow2014Config)
-  return cli.launch(goodfellow2014, config, FLAGS)
-
 
 if __name__ == '__main__':
-  app.run(cli.main_wrapper(main))
+  cli.run(goodfellow2014)

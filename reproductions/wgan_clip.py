@@ -24,22 +24,15 @@ status is 1 when it fails, 2 for bad input, 3 for a NaN.
     python reproductions/wgan_clip.py --image_size=32 --steps=2000
 """
 
-from absl import app
-from absl import flags
-
 from paper_gans import cli
+
+cli.quiet_tensorflow()  # Before the paper module imports TensorFlow.
+
+# pylint: disable=wrong-import-position
 from paper_gans.papers import wgan_clip
 
 cli.define_config_flags(wgan_clip.WGANClipConfig)
 cli.define_run_flags(wgan_clip.NAME)
-FLAGS = flags.FLAGS
-
-
-def main(argv) -> int:
-  del argv
-  config = cli.config_from_flags(wgan_clip.WGANClipConfig)
-  return cli.launch(wgan_clip, config, FLAGS)
-
 
 if __name__ == '__main__':
-  app.run(cli.main_wrapper(main))
+  cli.run(wgan_clip)

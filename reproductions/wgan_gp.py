@@ -60,28 +60,15 @@ wgan_gp.json; the exit status is 1 when it fails, 2 for bad input, 3 for a
 NaN.
 """
 
-import dataclasses
-
-from absl import app
-from absl import flags
-
 from paper_gans import cli
+
+cli.quiet_tensorflow()  # Before the paper module imports TensorFlow.
+
+# pylint: disable=wrong-import-position
 from paper_gans.papers import wgan_gp
 
 cli.define_config_flags(wgan_gp.WGANGPConfig)
 cli.define_run_flags(wgan_gp.NAME)
-FLAGS = flags.FLAGS
-
-
-def main(argv) -> int:
-  del argv
-  # The data set's preset first, then every flag given on the command line.
-  explicit = {field.name: FLAGS[field.name].value
-              for field in dataclasses.fields(wgan_gp.WGANGPConfig)
-              if FLAGS[field.name].present}
-  config = wgan_gp.make_config(**explicit)
-  return cli.launch(wgan_gp, config, FLAGS)
-
 
 if __name__ == '__main__':
-  app.run(cli.main_wrapper(main))
+  cli.run(wgan_gp)
