@@ -1,4 +1,4 @@
-"""Reproduce the conditional DCGAN on MNIST (the seed setup, and Newmu's model).
+r"""Reproduce the conditional DCGAN on MNIST (the seed setup, and Newmu's model).
 
 Default (`--preset=znxlwm`, named after the repository it follows; the
 former name `--preset=seed` still works and says it is deprecated): the seed

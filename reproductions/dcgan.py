@@ -1,4 +1,4 @@
-"""Reproduce Radford et al. 2015, DCGAN (arXiv:1511.06434).
+r"""Reproduce Radford et al. 2015, DCGAN (arXiv:1511.06434).
 
 Defaults are those of the authors' code, Newmu/dcgan_code
 faces/train_uncond_dcgan.py with lib/updates.py (each flag's help names its
