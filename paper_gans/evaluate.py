@@ -54,7 +54,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from absl import app
 from absl import flags
-from absl import logging
 
 from paper_gans import cli
 from paper_gans.errors import ConfigError
@@ -755,8 +754,7 @@ def define_flags(flag_values=flags.FLAGS) -> None:
 
 
 def main(argv) -> int:
-  if len(argv) > 1:
-    raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}.")
+  del argv  # cli.parse_command_line refuses positional arguments.
   flag_values = flags.FLAGS
   if not flag_values.workdir:
     raise ConfigError('--workdir is required.')
@@ -775,25 +773,8 @@ def main(argv) -> int:
   return 0
 
 
-def _exit_codes(main_fn):
-  """ConfigError -> `error: <message>` on stderr and exit 2.
-
-  cli.main_wrapper does the same, but imports the runner (and so
-  TensorFlow) before the flags are parsed; this one keeps bad input fast.
-  There is no NonFiniteLossError to map here: nothing is trained.
-  """
-  def wrapped(argv):
-    # TensorFlow's checkpoint reader logs INFO lines through absl.
-    logging.set_verbosity(logging.WARNING)
-    try:
-      code = main_fn(argv)
-    except ConfigError as e:
-      print(f'error: {e}', file=sys.stderr, flush=True)
-      sys.exit(cli.EXIT_BAD_INPUT)
-    sys.exit(code or 0)
-  return wrapped
-
-
 if __name__ == '__main__':
   define_flags()
-  app.run(_exit_codes(main))
+  # Bad flags and ConfigError: one line and exit 2 (nothing is trained, so
+  # there is no NaN to map).
+  app.run(cli.main_wrapper(main), flags_parser=cli.flags_parser())
