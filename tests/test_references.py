@@ -53,8 +53,8 @@ import tensorflow as tf
 from paper_gans import reference
 
 RTOL, ATOL = 1e-4, 1e-6
-# float64 replays. Measured on the AMD EPYC (2 cores), per file in README.md
-# ("Reference trajectories"): the worst relative difference of any loss
+# float64 replays. Measured on the AMD EPYC (2 cores), per file in
+# docs/verification.md ("Reference trajectories"): the worst relative difference of any loss
 # against the replay with 1 or 8 (and, for the DCGAN files, 4) intra-op
 # threads (TF_NUM_INTRAOP_THREADS,
 # which changes how products are split and summed) and, for the XLA files,

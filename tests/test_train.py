@@ -74,6 +74,7 @@ def make_toy_dataset(start_batch):
 
 
 def run_toy(workdir, steps, trainer=None, toy_reference=None, **options):
+  """Trains `trainer` (by default a fresh XLA one) through the runner."""
   trainer = trainer or make_trainer()
   options = dict(dict(log_every=5, sample_every=1000, checkpoint_every=5,
                       verbose=False), **options)
@@ -107,8 +108,11 @@ def test_trainer_consumes_one_batch_per_critic_step():
 
 def test_each_critic_step_gets_its_own_real_batch():
   # Poison only batch j: only critic step j's loss may become NaN. This shows
-  # step i reads real batch i, and that no batch is reused.
-  trainer = make_trainer(compile_mode='xla')
+  # step i reads real batch i, and that no batch is reused. Graph mode: which
+  # batch a step reads is decided before compilation, the same under XLA
+  # (test_unrolled_iteration_gives_the_numbers_of_one_call_per_step compares
+  # the XLA paths).
+  trainer = make_trainer(compile_mode='graph')
   real, labels = toy_batches(3)
   poisoned = tf.tensor_scatter_nd_update(
       real, [[1]], tf.fill([1, BATCH, 2], np.nan))
@@ -184,12 +188,14 @@ def _max_abs(module):
 def test_clip_before_each_critic_step_lets_last_update_through():
   # With a large learning rate, the last critic update leaves weights beyond
   # c; main.py clamps them only at the start of the next critic iteration.
+  # Graph mode: the order of clip and update is the same under XLA
+  # (test_xla_graph_and_eager_steps_agree).
   c = 0.01
-  before = make_trainer(compile_mode='xla', clip_value=c, learning_rate=0.05,
+  before = make_trainer(compile_mode='graph', clip_value=c, learning_rate=0.05,
                         clip_timing='before_critic_step')
   before.train_iteration(*toy_batches(3))
   assert _max_abs(before.discriminator) > c
-  after = make_trainer(compile_mode='xla', clip_value=c, learning_rate=0.05,
+  after = make_trainer(compile_mode='graph', clip_value=c, learning_rate=0.05,
                        clip_timing='after_critic_step')
   after.train_iteration(*toy_batches(3))
   assert _max_abs(after.discriminator) <= c
@@ -250,33 +256,42 @@ def test_xla_graph_and_eager_steps_agree():
 
 # ---- determinism and recovery ---------------------------------------------------
 
-def test_same_seed_same_trajectory_bit_for_bit(tmp_path):
-  first = run_toy(tmp_path / 'a', steps=12)
-  second = run_toy(tmp_path / 'b', steps=12)
-  assert first == second
-  third = run_toy(tmp_path / 'c', steps=12, trainer=make_trainer(seed=1))
-  assert third != first
+@pytest.fixture(scope='module')
+def straight_xla_run(tmp_path_factory):
+  """History of 15 uninterrupted XLA iterations (the scripts' default mode)."""
+  return run_toy(tmp_path_factory.mktemp('straight'), steps=15)
 
 
-def test_resume_gives_the_same_trajectory(tmp_path):
-  straight = run_toy(tmp_path / 'straight', steps=15)
+def test_same_seed_same_trajectory_bit_for_bit(tmp_path, straight_xla_run):
+  # A run of 12 is the first 12 iterations of the run of 15, bit for bit.
+  assert run_toy(tmp_path / 'a', steps=12) == straight_xla_run[:12]
+  other_seed = run_toy(tmp_path / 'c', steps=12, trainer=make_trainer(seed=1))
+  assert other_seed != straight_xla_run[:12]
+
+
+def test_resume_gives_the_same_trajectory(tmp_path, straight_xla_run):
   # Stop after 10 iterations (a checkpoint every 5), then resume in a fresh
   # trainer, as a new process would.
   run_toy(tmp_path / 'resumed', steps=10)
   resumed = run_toy(tmp_path / 'resumed', steps=15, trainer=make_trainer())
-  assert resumed == straight
+  assert resumed == straight_xla_run
 
 
 def test_resume_ignores_a_checkpoint_killed_mid_write(tmp_path):
+  # Graph mode: which checkpoint is restored does not depend on the compile
+  # mode, and XLA's exact resume is test_resume_gives_the_same_trajectory.
+  def graph_trainer():
+    return make_trainer(compile_mode='graph')
+
   workdir = tmp_path / 'run'
-  run_toy(workdir, steps=10)
+  run_toy(workdir, steps=10, trainer=graph_trainer())
   ckpt_dir = workdir / runner.CHECKPOINT_DIR
   # A kill during a save leaves data files that the `checkpoint` state file
   # (written last, atomically) does not name.
   (ckpt_dir / 'ckpt-15.index').write_bytes(b'\x00garbage')
   (ckpt_dir / 'ckpt-15.data-00000-of-00001').write_bytes(b'')
-  straight = run_toy(tmp_path / 'straight', steps=15)
-  resumed = run_toy(workdir, steps=15, trainer=make_trainer())
+  straight = run_toy(tmp_path / 'straight', steps=15, trainer=graph_trainer())
+  resumed = run_toy(workdir, steps=15, trainer=graph_trainer())
   assert resumed == straight
 
 
@@ -289,7 +304,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     loss = losses.wasserstein_critic_loss(real, fake)
     return tf.where(calls > 12, tf.constant(np.nan, tf.float32), loss)
 
-  trainer = make_trainer(d_loss=poisoned_loss)
+  trainer = make_trainer(d_loss=poisoned_loss, compile_mode='graph')
   opts = runner.RunOptions(workdir=str(tmp_path), steps=20, log_every=1,
                            sample_every=1000, checkpoint_every=2, verbose=False)
   with pytest.raises(runner.NonFiniteLossError,
@@ -306,7 +321,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 # ---- outputs -----------------------------------------------------------------------
 
 def test_run_writes_history_samples_curves_and_tensorboard(tmp_path):
-  history = run_toy(tmp_path, steps=6)
+  history = run_toy(tmp_path, steps=6, trainer=make_trainer(compile_mode='graph'))
   assert [h['iteration'] for h in history] == list(range(6))
   assert all(len(h['discriminator_loss']) == 3 for h in history)
   assert os.path.exists(tmp_path / 'loss_curves.png')
@@ -502,9 +517,11 @@ def test_fixed_generator_unrolled_and_per_step_agree():
 
 
 def test_fixed_generator_run_writes_history_samples_and_resumes(tmp_path):
+  # Graph mode: the XLA path of the fixed-generator step is
+  # test_fixed_generator_trains_the_critic_only[xla-10].
   def fixed():
     return make_trainer(gradient_penalty_weight=0.1,
-                        fixed_generator_noise_stddev=1.0)
+                        fixed_generator_noise_stddev=1.0, compile_mode='graph')
 
   opts = dict(sample_every=5,
               toy_reference=data.sample_toy('8gaussians', 100, [9, 9]).numpy())
@@ -617,9 +634,11 @@ def test_zero_critic_steps_bad_settings_are_config_errors():
 
 
 def test_runner_feeds_no_batch_to_a_lone_generator_step_and_resumes(tmp_path):
+  # Graph mode: the XLA path of a lone generator step is
+  # test_an_iteration_without_critic_steps_updates_only_the_generator[xla].
   def generator_first():
     return make_trainer(schedule=train.generator_first_schedule(3),
-                        batch_size=BATCH)
+                        batch_size=BATCH, compile_mode='graph')
 
   # log_every 1: the progress line of iteration 0 has no critic loss yet.
   straight = run_toy(tmp_path / 'straight', steps=10,

@@ -102,7 +102,8 @@ BROKEN_UPDATES = 3
 # rounding of the two frameworks' different summation orders by about x10
 # every 20 updates, to 1.7e-9 by update 200, which is why the comparison
 # stops at 101 updates; the float64 reference replay of this preset shows
-# the same growth between two CPUs' code (README, "Reference trajectories").
+# the same growth between replays with other intra-op thread counts
+# (docs/verification.md, "Reference trajectories").
 RTOL = 1e-9
 
 # PyTensor's warnings: Regularizer's T.sgn (lib/updates.py line 37, as
