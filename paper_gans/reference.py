@@ -265,6 +265,10 @@ def main(argv: List[str]) -> int:
       help="append this machine's recording to the existing --out file "
            '(same paper, preset and updates) instead of replacing it')
   parser.add_argument(
+      '--overwrite', action='store_true',
+      help='replace an existing --out file with a new recording (without '
+           'it, an existing file is left alone and the command exits 2)')
+  parser.add_argument(
       '--replay', action='store_true',
       help='replay the existing --out file on this machine and print, per '
            'recording, the worst relative difference of any loss; writes '
@@ -291,7 +295,13 @@ def main(argv: List[str]) -> int:
       return 0
     ref = new
   else:
-    command = 'python -m paper_gans.reference ' + ' '.join(argv)
+    if os.path.exists(args.out) and not args.overwrite:
+      print(f'error: {args.out} exists; pass --overwrite to replace it, or '
+            '--add_recording to add this machine\'s recording to it',
+            file=sys.stderr)
+      return 2
+    command = 'python -m paper_gans.reference ' + ' '.join(
+        a for a in argv if a != '--overwrite')
     ref = make_reference(args.paper, args.preset, args.updates, command,
                          args.dtype, args.compile_mode)
     message = 'recorded'

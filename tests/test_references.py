@@ -363,3 +363,19 @@ def test_add_recording_cli_leaves_the_file_alone_when_nothing_is_added(
                          f'--out={path}', '--add_recording']) == 0
   assert path.read_text() == before
   assert 'unchanged: not added' in capsys.readouterr().out
+
+
+def test_recording_cli_refuses_to_replace_a_file_without_overwrite(
+    tmp_path, monkeypatch, capsys):
+  path = tmp_path / 'ref.json'
+  path.write_text('{"kept": true}')
+  assert reference.main(['--paper=wgan_gp', '--preset=ci', '--updates=3',
+                         f'--out={path}']) == 2
+  assert path.read_text() == '{"kept": true}'
+  error, = capsys.readouterr().err.strip().splitlines()
+  assert error.startswith('error: ') and '--overwrite' in error
+  monkeypatch.setattr(reference, 'make_reference',
+                      lambda *args: {'recordings': [], 'updates': 3})
+  assert reference.main(['--paper=wgan_gp', '--preset=ci', '--updates=3',
+                         f'--out={path}', '--overwrite']) == 0
+  assert json.loads(path.read_text()) == {'recordings': [], 'updates': 3}
