@@ -412,7 +412,7 @@ def prepare_launch(paper, config, flag_values=FLAGS) -> Launch:
   state = runner.prepare_workdir(
       options.workdir, run_record(paper.NAME, config, steps,
                                   flag_values.compile),
-      flag_values.overwrite)
+      flag_values.overwrite, config_class=paper.CONFIG_CLASS)
   return Launch(paper=paper, config=config, options=options,
                 compile_mode=flag_values.compile,
                 run_check=not flag_values.skip_check, state=state)

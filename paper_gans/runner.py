@@ -93,15 +93,49 @@ def _comparable(config: Dict) -> Dict:
   return {k: v for k, v in config.items() if k not in RESUMABLE_KEYS}
 
 
-def prepare_workdir(workdir: str, config: Dict, overwrite: bool) -> str:
+def _through_config_class(record: Dict, config_class: Optional[type]) -> Dict:
+  """`record` with its config fields as `config_class` builds them.
+
+  A config class may map old values to today's (the conditional DCGAN's
+  deprecated preset 'seed' becomes 'znxlwm'), so a stored config.json is
+  compared as it would be built. Only the fields the record holds are
+  taken; one missing from an older record stays missing, and a record the
+  class cannot build is compared as it is.
+  """
+  if config_class is None or not dataclasses.is_dataclass(config_class):
+    return record
+  names = {f.name for f in dataclasses.fields(config_class)}
+  try:
+    built = dataclasses.asdict(config_class(
+        **{k: v for k, v in record.items() if k in names}))
+  except (TypeError, ValueError, ConfigError):
+    return record
+  return {k: built[k] if k in names else v for k, v in record.items()}
+
+
+def prepare_workdir(workdir: str, config: Dict, overwrite: bool,
+                    config_class: Optional[type] = None) -> str:
   """Checks and prepares `workdir` before anything is built or trained.
 
-  Returns 'new' for a fresh run or 'resume' for an unfinished run with the
-  same configuration. Raises ConfigError for an unwritable directory, a
-  finished run (unless `overwrite`), a run with a different configuration
-  (unless `overwrite`), or a non-empty directory that is not a run.
   Nothing on disk is deleted unless `overwrite` is set, and even then only
   a directory that holds a paper_gans run.
+
+  Args:
+    workdir: the run's directory.
+    config: what config.json will record (`cli.run_record`).
+    overwrite: replace a finished or differently configured run.
+    config_class: the paper's config dataclass. The stored and the new
+      config are both built through it before they are compared, so a run
+      recorded under a renamed value (a deprecated preset name) resumes.
+
+  Returns:
+    'new' for a fresh run or 'resume' for an unfinished run with the same
+    configuration.
+
+  Raises:
+    ConfigError: an unwritable directory, a finished run (unless
+      `overwrite`), a run with a different configuration (unless
+      `overwrite`), or a non-empty directory that is not a run.
   """
   config_path = os.path.join(workdir, CONFIG_FILE)
   if os.path.exists(workdir) and not os.path.isdir(workdir):
@@ -120,8 +154,10 @@ def prepare_workdir(workdir: str, config: Dict, overwrite: bool) -> str:
         raise ConfigError(
             f"workdir '{workdir}' holds a finished run; pass --overwrite to "
             'replace it or choose another --workdir.')
-      old = _comparable(_read_json(config_path))
-      new = _comparable(json.loads(json.dumps(config)))
+      old = _comparable(_through_config_class(_read_json(config_path),
+                                              config_class))
+      new = _comparable(_through_config_class(json.loads(json.dumps(config)),
+                                              config_class))
       if old != new:
         key = sorted(k for k in set(old) | set(new)
                      if old.get(k) != new.get(k))[0]

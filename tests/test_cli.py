@@ -150,6 +150,22 @@ def test_flags_given_win_over_the_preset_and_old_names_still_work(tmp_path,
       'same settings).\n')
 
 
+def test_a_run_recorded_as_preset_seed_resumes_from_the_script(tmp_path,
+                                                               capsys):
+  # The command line a user re-runs on a run started before the preset was
+  # renamed: its config.json says 'seed', the flags give today's name.
+  workdir = tmp_path / 'run'
+  workdir.mkdir()
+  record = cli.run_record(cdcgan_mnist.NAME, cdcgan_mnist.make_config(), 5,
+                          'xla')
+  (workdir / 'config.json').write_text(json.dumps(dict(record,
+                                                       preset='seed')))
+  (workdir / 'status.json').write_text(json.dumps({'finished': False}))
+  launch = check(cdcgan_mnist, f'--workdir={workdir}', '--steps=5')
+  assert (launch.state, launch.config.preset) == ('resume', 'znxlwm')
+  assert 'deprecated' in capsys.readouterr().err
+
+
 def test_every_flag_is_the_scripts_own_with_default_and_source():
   # absl's --help lists the key flags of the main module; the flags cli
   # defines are the calling module's (here this test module), not cli's.

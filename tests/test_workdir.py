@@ -114,3 +114,44 @@ def test_uncreatable_directory_under_a_file(tmp_path):
   blocker.write_text('x')
   with pytest.raises(ConfigError, match="cannot create workdir '.*blocker/run'"):
     runner.prepare_workdir(str(blocker / 'run'), CONFIG, overwrite=False)
+
+
+def _unfinished_run(path, record):
+  os.makedirs(path)
+  runner.write_json(os.path.join(path, runner.CONFIG_FILE), record)
+  runner.write_json(os.path.join(path, runner.STATUS_FILE),
+                    {'finished': False})
+
+
+def test_run_recorded_under_a_deprecated_preset_name_resumes(tmp_path,
+                                                             capsys):
+  # An unfinished conditional-DCGAN run whose config.json says preset
+  # 'seed' (today 'znxlwm'; the same settings): both configs are built
+  # through the paper's config class before they are compared.
+  from paper_gans import cli  # pylint: disable=g-import-not-at-top
+  from paper_gans.papers import cdcgan_mnist  # pylint: disable=g-import-not-at-top
+  record = cli.run_record(cdcgan_mnist.NAME, cdcgan_mnist.make_config(), 50,
+                          'xla')
+  assert record['preset'] == 'znxlwm'
+  workdir = str(tmp_path / 'run')
+  _unfinished_run(workdir, dict(record, preset='seed'))
+  config_class = cdcgan_mnist.CDCGANMnistConfig
+  # Compared as stored, the old name is a different config.
+  with pytest.raises(ConfigError, match="preset='seed', not 'znxlwm'"):
+    runner.prepare_workdir(workdir, record, overwrite=False)
+  assert runner.prepare_workdir(workdir, dict(record, steps=100),
+                                overwrite=False,
+                                config_class=config_class) == 'resume'
+  assert capsys.readouterr().err == (
+      'warning: --preset=seed is deprecated; it is now --preset=znxlwm (the '
+      'same settings).\n')
+  # A real difference is still refused, and a field missing from an older
+  # record still counts as one.
+  with pytest.raises(ConfigError, match='batch_size=100, not 64'):
+    runner.prepare_workdir(workdir, dict(record, batch_size=64),
+                           overwrite=False, config_class=config_class)
+  older = str(tmp_path / 'older')
+  _unfinished_run(older, {k: v for k, v in record.items() if k != 'split'})
+  with pytest.raises(ConfigError, match="split=None, not 'train"):
+    runner.prepare_workdir(older, record, overwrite=False,
+                           config_class=config_class)
