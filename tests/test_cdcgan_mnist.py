@@ -315,7 +315,7 @@ def _expected():
     return json.load(f)
 
 
-def test_expected_file_has_the_issue_targets():
+def test_expected_file_has_the_project_targets():
   full = _expected()['full_run']['thresholds']
   assert full['class_accuracy'] == {**full['class_accuracy'], 'op': '>=',
                                     'value': 0.97}

@@ -391,9 +391,9 @@ def test_value_range_follows_the_preset_where_a_paper_defines_it():
   # cdcgan_mnist's presets differ in range (tanh vs sigmoid output); a
   # single module constant would misread one of them.
   from paper_gans.papers import cdcgan_mnist  # pylint: disable=g-import-not-at-top
-  seed = cdcgan_mnist.make_config(preset='seed')
+  znxlwm = cdcgan_mnist.make_config(preset='znxlwm')
   newmu = cdcgan_mnist.make_config(preset='newmu')
-  assert evaluate.value_range_of(cdcgan_mnist, seed) == (-1.0, 1.0)
+  assert evaluate.value_range_of(cdcgan_mnist, znxlwm) == (-1.0, 1.0)
   assert evaluate.value_range_of(cdcgan_mnist, newmu) == (0.0, 1.0)
   assert evaluate.value_range_of(wgan_clip, wgan_clip.WGANClipConfig()) == (
       -1.0, 1.0)
