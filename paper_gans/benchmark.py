@@ -78,6 +78,8 @@ import tempfile
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from paper_gans import cli
+
 # name -> (paper module, config overrides, network kind). 'mlp' steps carry
 # the 1.2x XLA-over-graph target of docs/performance.md.
 CASES = {
@@ -628,7 +630,10 @@ def main(argv: Sequence[str]) -> int:
           f"cases: {', '.join(CASES)}; modes: {', '.join(MODES)}.",
           file=sys.stderr)
     return 2
+  # TensorFlow's start-up lines held back as in the scripts, once the
+  # command line is known good (bad input and --inputs import no TensorFlow).
   if args.worker:
+    cli.quiet_tensorflow()
     result = measure(cases[0], modes[0], repeats=args.repeats,
                      seconds_per_repeat=args.seconds_per_repeat,
                      warmup=args.warmup, count_flops=not args.nocount_flops,
@@ -671,6 +676,7 @@ def main(argv: Sequence[str]) -> int:
     measured = {r['case'] for r in results}
     skipped = {c: r for c, r in skipped.items() if c not in measured}
   else:
+    cli.quiet_tensorflow()
     runnable, skipped = available_cases(cases)
     for case, reason in skipped.items():
       print(f'[benchmark] skipping {case}: {reason}', flush=True)

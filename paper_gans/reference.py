@@ -38,6 +38,13 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+
+from paper_gans import cli
+
+if __name__ == '__main__':
+  cli.quiet_tensorflow()  # python -m paper_gans.reference: before TensorFlow.
+
+# pylint: disable=wrong-import-position
 import tensorflow as tf
 
 from paper_gans import train

@@ -3,10 +3,11 @@
 Bad input must fail before any training with one line on stderr and exit
 status 2; `--help` must show every flag of the script with its default and
 its source. Most of this runs in this process on the code the scripts run
-(`cli.check_command_line` with a script's flags); two subprocesses check
-what only a fresh process shows: TensorFlow's start-up lines are held back,
-so stderr holds exactly the one line (or nothing, for `--help`), and a real
-script's `--help` lists its flags.
+(`cli.check_command_line` with a script's flags); a few subprocesses check
+what only a fresh process shows: TensorFlow's start-up lines are held back
+(in the scripts and in the `python -m paper_gans.*` modules that import
+TensorFlow at the top), so stderr holds exactly the one line (or nothing,
+for `--help`), and a real script's `--help` lists its flags.
 """
 
 import ast
@@ -237,6 +238,30 @@ def test_a_fresh_script_prints_exactly_one_line_for_bad_input(tmp_path):
                            '(main.py asserts isize % 16 == 0), got 40.\n')
   assert result.stdout == ''
   assert not workdir.exists()
+
+
+def run_module(module, *args, cwd=None):
+  """Runs `python -m <module>` as a user does: no TF_CPP_MIN_LOG_LEVEL."""
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  env.pop(cli.TF_LOG_LEVEL_VARIABLE, None)
+  return subprocess.run([sys.executable, '-m', module, *args],
+                        capture_output=True, text=True, cwd=cwd, env=env,
+                        timeout=300, check=False)
+
+
+def test_modules_that_import_tensorflow_at_the_top_start_quietly(tmp_path):
+  # paper_gans.reference imports TensorFlow at the top, and the package
+  # paper_gans.evaluation before any of its modules runs; TensorFlow's
+  # start-up lines ('Could not find cuda drivers' on a CPU machine) are
+  # held back there too, so stderr holds only the command's own line.
+  missing = tmp_path / 'missing.json'
+  result = run_module('paper_gans.reference', '--replay', f'--out={missing}')
+  assert result.returncode == 2
+  assert result.stderr.startswith(f'error: {missing}: ')
+  assert result.stderr.count('\n') == 1, result.stderr
+  result = run_module('paper_gans.evaluation.ceilings', '--help')
+  assert result.returncode == 0 and result.stderr == '', result.stderr
+  assert '--out' in result.stdout
 
 
 def test_help_lists_every_flag_of_the_script_with_default_and_source():

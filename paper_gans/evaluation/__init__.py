@@ -10,6 +10,17 @@ for the evaluator, `train_classifier.py` for how its weights were trained,
 and `ceilings.py` for the real-data reference values.
 """
 
+import sys as _sys
+
+from paper_gans import cli as _cli
+
+# `python -m paper_gans.evaluation.<module>` imports this package, and with
+# it TensorFlow, before the module runs: sys.argv[0] is '-m' while Python
+# imports the packages of the module it runs (as in paper_gans/__init__.py).
+if _sys.argv[:1] == ['-m']:
+  _cli.quiet_tensorflow()
+
+# pylint: disable=wrong-import-position
 from paper_gans.evaluation.classifier import MnistClassifier
 from paper_gans.evaluation.classifier import MnistEvaluator
 from paper_gans.evaluation.classifier import softmax
