@@ -1,7 +1,7 @@
 """Replays each committed reference trajectory and names the first divergence.
 
-Every file in tests/references/ holds the first 200 updates (150 for two
-float64 files, see below; critic and generator updates each count) of a
+Every file in tests/references/ holds the first 200 updates (150 for one
+float64 file, see below; critic and generator updates each count) of a
 reproduction's real pipeline: real data, fixed seed, CPU, XLA (or 'graph'
 where the file says so), with the config, command and TensorFlow version
 that produced it. 'ci' presets (shrunk nets, same algorithm) replay here in
@@ -33,10 +33,14 @@ EVERY machine at rtol 1e-9 (atol 1e-12 for losses that cross zero) and never
 skipped. In float64 a different rounding of one operation moves a value by
 about 1e-16; a GAN's updates amplify that, while any change to the algorithm
 moves some loss by far more at the first update it affects (the tests at the
-end of this file make four such one-line changes). The DCGAN-family files
-hold 150 updates, the others 200: in those, Adam amplifies rounding about
-tenfold every 20 updates after update 150. The worst relative differences
-measured between two builds of the code are in RTOL64's comment.
+end of this file make four such one-line changes). Every float64 file holds
+200 updates but the newmu conditional DCGAN's, which holds 150: in it
+training amplifies rounding about tenfold every 20 updates after update 150,
+at every width and batch tried (docs/verification.md). DCGAN's is recorded
+at twice the ci widths ('ci_width32'), where rounding stays near 1e-12 over
+200 updates (at the ci widths it reached 4.2e-10). The worst relative
+differences measured between replays whose rounding differs are in RTOL64's
+comment.
 
 The compile mode cannot be changed: stateless random ops draw different
 numbers under XLA than outside it, so a non-XLA replay differs from update 0.
@@ -54,15 +58,15 @@ from paper_gans import reference
 
 RTOL, ATOL = 1e-4, 1e-6
 # float64 replays. Measured on the AMD EPYC (2 cores), per file in
-# docs/verification.md ("Reference trajectories"): the worst relative difference of any loss
-# against the replay with 1 or 8 (and, for the DCGAN files, 4) intra-op
-# threads (TF_NUM_INTRAOP_THREADS,
-# which changes how products are split and summed) and, for the XLA files,
-# with XLA_FLAGS=--xla_cpu_max_isa=SSE4_2 (other vector code). Worst:
-# cdcgan_mnist_ci_newmu_narrow 1.3e-11 and dcgan_ci 1.7e-12 (150 updates;
-# over 200 they reach 5.0e-9 and 6.4e-10), wgan_gp_ci 5.6e-11, every other
-# file <= 8.1e-14. Only one kind of processor was at hand. atol: for losses
-# that are exactly 0 (the penalty without one) or cross it.
+# docs/verification.md ("Reference trajectories"): the worst relative
+# difference of any loss against the replay with 1, 4 or 8 intra-op threads
+# instead of 2 (TF_NUM_INTRAOP_THREADS, which changes how products are split
+# and summed) and, for the XLA files, with XLA_FLAGS=--xla_cpu_max_isa=SSE4_2
+# (other vector code). Worst: cdcgan_mnist_ci_newmu_narrow 1.3e-11 (150
+# updates; over 200 it reaches 5.0e-9), wgan_gp_ci 5.6e-11,
+# dcgan_ci_width32 4.7e-12, every other file <= 8.1e-14. Only one kind of
+# processor was at hand. atol: for losses that are exactly 0 (the penalty
+# without one) or cross it.
 RTOL64, ATOL64 = 1e-9, 1e-12
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = sorted(glob.glob(os.path.join(HERE, 'references', '*.json')))
