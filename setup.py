@@ -36,6 +36,12 @@ setuptools.setup(
     extras_require={
         'test': [
             'pytest',
+            # Runs the suite on two worker processes (pytest.ini: -n 2
+            # --dist loadfile), one test file per worker at a time: most of
+            # a test's time is single-threaded tracing and XLA compilation,
+            # so one process leaves the second core of a 2-core machine
+            # mostly idle.
+            'pytest-xdist==3.8.0',
             # tests/equivalence/test_wgan_clip_vs_authors.py re-types the WGAN
             # authors' PyTorch main.py; 2.13.0 is the CPU build this
             # project's machines install without a download of CUDA wheels.
