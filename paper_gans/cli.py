@@ -239,6 +239,11 @@ def define_run_flags(script_name: str, flag_values=FLAGS) -> None:
                        'sample grids.', flag_values=flag_values)
   flags.DEFINE_integer('checkpoint_every', 500, 'Generator iterations between '
                        'checkpoints.', flag_values=flag_values)
+  flags.DEFINE_string('expected', None, 'Expected-output file whose '
+                      'thresholds the check at the end applies (its full_run '
+                      'or short_cpu_run section, by run length); default '
+                      f'reproductions/expected/{script_name}.json.',
+                      flag_values=flag_values)
   flags.DEFINE_bool('skip_check', False, 'Do not run the expected-output '
                     'check at the end (exit 0 whatever the result).',
                     flag_values=flag_values)
@@ -376,13 +381,15 @@ class Launch:
   compile_mode: str
   run_check: bool
   state: str  # 'new' or 'resume'
+  expected_path: Optional[str] = None  # None: the paper's own file
 
   def __call__(self) -> int:
     print(f'[{self.paper.NAME}] {self.state} run in {self.options.workdir}: '
           f'{self.options.steps} generator iterations, compile mode '
           f'{self.compile_mode}', flush=True)
     return self.paper.run(self.config, self.options, self.compile_mode,
-                          run_check=self.run_check)
+                          run_check=self.run_check,
+                          expected_path=self.expected_path)
 
 
 def prepare_launch(paper, config, flag_values=FLAGS) -> Launch:
@@ -391,11 +398,14 @@ def prepare_launch(paper, config, flag_values=FLAGS) -> Launch:
   `paper` is a module of paper_gans.papers providing `NAME`,
   `steps_for(config)` (the paper's run length in generator iterations, from
   `config.epochs` or `config.iterations`) and
-  `run(config, options, compile_mode, run_check)`. Every check that can fail
+  `run(config, options, compile_mode, run_check, expected_path)`; a paper
+  whose check reads another section of its expected-output file names it
+  with `expected_section(config, full_length)`. Every check that can fail
   on bad input runs here, before the first network is built.
   """
   from paper_gans import runner  # pylint: disable=g-import-not-at-top,import-outside-toplevel
   from paper_gans import train  # pylint: disable=g-import-not-at-top,import-outside-toplevel
+  from paper_gans.papers import common  # pylint: disable=g-import-not-at-top,import-outside-toplevel
   config.validate()
   check_choice('compile', flag_values.compile, train.COMPILE_MODES)
   if flag_values.steps is not None:
@@ -403,6 +413,12 @@ def prepare_launch(paper, config, flag_values=FLAGS) -> Launch:
     check_positive('steps', steps)
   else:
     steps = paper.steps_for(config)
+  if flag_values.expected is not None:
+    full_length = steps >= paper.steps_for(config)
+    section = (paper.expected_section(config, full_length)
+               if hasattr(paper, 'expected_section')
+               else common.expected_section(full_length))
+    common.check_expected_file(flag_values.expected, section)
   options = runner.RunOptions(
       workdir=flag_values.workdir, steps=steps,
       log_every=flag_values.log_every, sample_every=flag_values.sample_every,
@@ -415,7 +431,8 @@ def prepare_launch(paper, config, flag_values=FLAGS) -> Launch:
       flag_values.overwrite, config_class=paper.CONFIG_CLASS)
   return Launch(paper=paper, config=config, options=options,
                 compile_mode=flag_values.compile,
-                run_check=not flag_values.skip_check, state=state)
+                run_check=not flag_values.skip_check, state=state,
+                expected_path=flag_values.expected)
 
 
 def check_command_line(paper, argv: List[str], flag_values=FLAGS) -> Launch:

@@ -1,4 +1,4 @@
-"""Reproduce Goodfellow et al. 2014, "Generative Adversarial Nets", on MNIST.
+r"""Reproduce Goodfellow et al. 2014, "Generative Adversarial Nets", on MNIST.
 
 Defaults are the authors' pylearn2 configuration, goodfeli/adversarial
 mnist.yaml with AdversaryCost2 (each flag's help names its source): ReLU MLP
@@ -36,6 +36,13 @@ goodfellow2014.json; the exit status is 1 when it fails, 2 for bad input,
 3 for a NaN.
 
     python reproductions/goodfellow2014.py --steps=20000 --checkpoint_every=2500
+
+The README's quick start is its first 10 epochs, checked against the
+thresholds of a file of its own (`--expected`):
+
+    python reproductions/goodfellow2014.py --steps=5000 --checkpoint_every=2500 \
+        --sample_every=2500 \
+        --expected=reproductions/expected/goodfellow2014_quick_start.json
 """
 
 from paper_gans import cli

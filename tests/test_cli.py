@@ -167,6 +167,39 @@ def test_a_run_recorded_as_preset_seed_resumes_from_the_script(tmp_path,
   assert 'deprecated' in capsys.readouterr().err
 
 
+def test_expected_names_the_file_whose_thresholds_the_check_applies(
+    tmp_path):
+  quick = os.path.join(ROOT, 'reproductions', 'expected',
+                       'goodfellow2014_quick_start.json')
+  from paper_gans.papers import goodfellow2014  # pylint: disable=g-import-not-at-top
+  launch = check(goodfellow2014, f'--workdir={tmp_path / "a"}', '--steps=5',
+                 f'--expected={quick}')
+  assert launch.expected_path == quick
+  assert check(wgan_clip, f'--workdir={tmp_path / "b"}',
+               '--steps=5').expected_path is None  # the paper's own file
+  # Bad input, before anything is written: a missing file, not JSON, or
+  # without the section a run of this length applies (the quick start's
+  # file has no full_run).
+  not_json = tmp_path / 'x.json'
+  not_json.write_text('{')
+  for args, message in [
+      ([f'--expected={tmp_path / "none.json"}'], 'cannot read --expected'),
+      ([f'--expected={not_json}'], f"--expected '{not_json}' is not JSON"),
+      ([f'--expected={quick}', '--epochs=0.01'],
+       f"--expected '{quick}' has no 'full_run' section, which a run of this "
+       'length applies (it holds: paper, short_cpu_run).')]:
+    workdir = tmp_path / 'run'
+    with pytest.raises(ConfigError) as raised:
+      check(goodfellow2014, f'--workdir={workdir}', *args)
+    assert str(raised.value).startswith(message), str(raised.value)
+    assert '\n' not in str(raised.value)
+    assert not workdir.exists()
+  # WGAN-GP's fixed generator is checked with its own section.
+  with pytest.raises(ConfigError, match="no 'fixed_generator' section"):
+    check(wgan_gp, f'--workdir={tmp_path / "c"}', '--fixed_generator',
+          '--steps=5', f'--expected={quick}')
+
+
 def test_every_flag_is_the_scripts_own_with_default_and_source():
   # absl's --help lists the key flags of the main module; the flags cli
   # defines are the calling module's (here this test module), not cli's.

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -251,6 +252,37 @@ def test_check_rejects_an_untrained_generator():
   for full_length in (False, True):
     results = gf.check(metrics, _expected(), full_length)
     assert not results['parzen_log_likelihood']['passed']
+  # The README's quick start (10 epochs) has a file of its own, whose
+  # threshold an untrained generator fails too.
+  results = gf.check(metrics, _quick_start_expected(), full_length=False)
+  assert not results['parzen_log_likelihood']['passed']
+  assert result['mean'] < -40.0  # the threshold is -30
+
+
+QUICK_START_PATH = os.path.join(os.path.dirname(gf.EXPECTED_PATH),
+                                'goodfellow2014_quick_start.json')
+
+
+def _quick_start_expected():
+  with open(QUICK_START_PATH) as f:
+    return json.load(f)
+
+
+def test_quick_start_file_is_a_short_run_of_the_papers_config():
+  # Its command shortens the run and changes nothing else; it is checked
+  # with the short-run section, the only one the file holds.
+  expected = _quick_start_expected()
+  assert set(expected) == {'paper', 'short_cpu_run'}
+  command = expected['short_cpu_run']['command'].split()
+  assert command[:2] == ['python', 'reproductions/goodfellow2014.py']
+  flags_given = dict(a[2:].split('=', 1) for a in command[2:])
+  assert set(flags_given) == {'steps', 'checkpoint_every', 'sample_every',
+                              'expected'}
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  assert flags_given['expected'] == os.path.relpath(QUICK_START_PATH, root)
+  assert int(flags_given['steps']) < gf.steps_for(gf.Goodfellow2014Config())
+  rule = expected['short_cpu_run']['thresholds']['parzen_log_likelihood']
+  assert (rule['op'], rule['value']) == ('>=', -30.0)
 
 
 def _ci_reference():

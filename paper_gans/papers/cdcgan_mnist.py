@@ -543,8 +543,14 @@ def save_accuracy_plot(checkpoint_metrics: List[Dict], path: str) -> None:
 
 
 def run(config: CDCGANMnistConfig, options: runner.RunOptions,
-        compile_mode: str = 'xla', run_check: bool = True) -> int:
-  """Trains, measures and checks; returns the process exit code."""
+        compile_mode: str = 'xla', run_check: bool = True,
+        expected_path: Optional[str] = None) -> int:
+  """Trains, measures and checks; returns the process exit code.
+
+  `expected_path`: the expected-output file (`--expected`); default
+  EXPECTED_PATH.
+  """
+  expected_path = expected_path or EXPECTED_PATH
   from paper_gans import evaluation  # pylint: disable=g-import-not-at-top
   trainer = build_trainer(config, compile_mode)
   workdir = options.workdir
@@ -585,7 +591,7 @@ def run(config: CDCGANMnistConfig, options: runner.RunOptions,
   metrics.update(measure(images, labels, config, evaluator))
   metrics['real_data_ceilings'] = ceilings()
   full_length = options.steps >= steps_for(config)
-  results = check(metrics, common.load_expected(EXPECTED_PATH), full_length)
+  results = check(metrics, common.load_expected(expected_path), full_length)
   ceiling = metrics['real_data_ceilings']
   print(f"[{NAME}] {FINAL_SAMPLES} samples: class accuracy "
         f"{metrics['class_accuracy']:.4f} (real test images "
@@ -596,4 +602,4 @@ def run(config: CDCGANMnistConfig, options: runner.RunOptions,
         f"{metrics['frechet_distance']:.3f} (real "
         f"{ceiling['frechet_distance_10000']:.3f})", flush=True)
   return common.conclude(NAME, workdir, metrics, results, full_length,
-                         EXPECTED_PATH, run_check)
+                         expected_path, run_check)

@@ -53,6 +53,34 @@ def load_expected(path: str) -> Dict:
     return json.load(f)
 
 
+def expected_section(full_length: bool) -> str:
+  """The section of an expected-output file a run's check applies."""
+  return 'full_run' if full_length else 'short_cpu_run'
+
+
+def check_expected_file(path: str, section: str) -> None:
+  """ConfigError (one line) unless `path` is JSON holding `section`.
+
+  Args:
+    path: an expected-output file (`--expected`).
+    section: the section the run's check will apply (`expected_section`).
+  """
+  try:
+    expected = load_expected(path)
+  except OSError as e:
+    raise ConfigError(f"cannot read --expected '{path}': "
+                      f'{e.strerror or e}.') from None
+  except ValueError as e:
+    raise ConfigError(f"--expected '{path}' is not JSON: {e}.") from None
+  if not isinstance(expected, dict) or not isinstance(expected.get(section),
+                                                      dict):
+    held = (', '.join(k for k, v in expected.items() if isinstance(v, dict))
+            if isinstance(expected, dict) else '')
+    raise ConfigError(
+        f"--expected '{path}' has no '{section}' section, which a run of "
+        f"this length applies (it holds: {held or 'none'}).")
+
+
 def write_metrics(workdir: str, metrics: Dict) -> str:
   from paper_gans import runner  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, 'metrics.json')
@@ -95,8 +123,7 @@ def check_thresholds(metrics: Dict, expected: Dict,
   Returns:
     {name: criterion(...)} for every threshold.
   """
-  thresholds = expected['full_run' if full_length else 'short_cpu_run'][
-      'thresholds']
+  thresholds = expected[expected_section(full_length)]['thresholds']
   return {name: criterion(metrics.get(name), rule['op'], rule['value'],
                           rule['why'])
           for name, rule in thresholds.items()}
@@ -134,7 +161,7 @@ def conclude(name: str, workdir: str, metrics: Dict, results: Dict[str, Dict],
   Returns:
     0 when every criterion passed (or `run_check` is False), else 1.
   """
-  metrics['check'] = {'applied': 'full_run' if full_length else 'short_cpu_run',
+  metrics['check'] = {'applied': expected_section(full_length),
                       'passed': all(r['passed'] for r in results.values()),
                       'criteria': results}
   write_metrics(workdir, metrics)

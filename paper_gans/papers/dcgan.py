@@ -489,8 +489,14 @@ def save_metric_plot(checkpoint_metrics: List[Dict], ceilings: Dict,
 
 
 def run(config: DCGANConfig, options: runner.RunOptions,
-        compile_mode: str = 'xla', run_check: bool = True) -> int:
-  """Trains, measures and checks; returns the process exit code."""
+        compile_mode: str = 'xla', run_check: bool = True,
+        expected_path: Optional[str] = None) -> int:
+  """Trains, measures and checks; returns the process exit code.
+
+  `expected_path`: the expected-output file (`--expected`); default
+  EXPECTED_PATH.
+  """
+  expected_path = expected_path or EXPECTED_PATH
   trainer = build_trainer(config, compile_mode)
   workdir = options.workdir
   metrics_path = os.path.join(workdir, CHECKPOINT_METRICS_FILE)
@@ -541,7 +547,7 @@ def run(config: DCGANConfig, options: runner.RunOptions,
   metrics = summarise(history, checkpoint_metrics, final)
   metrics['real_data_ceilings'] = ceilings
   full_length = options.steps >= steps_for(config)
-  expected = common.load_expected(EXPECTED_PATH)
+  expected = common.load_expected(expected_path)
   results = check(metrics, expected, full_length)
   return common.conclude(NAME, workdir, metrics, results, full_length,
-                         EXPECTED_PATH, run_check)
+                         expected_path, run_check)

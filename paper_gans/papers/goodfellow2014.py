@@ -420,8 +420,14 @@ def _read_jsonl(path: str) -> List[Dict]:
 
 
 def run(config: Goodfellow2014Config, options: runner.RunOptions,
-        compile_mode: str = 'xla', run_check: bool = True) -> int:
-  """Trains, measures and checks; returns the process exit code."""
+        compile_mode: str = 'xla', run_check: bool = True,
+        expected_path: Optional[str] = None) -> int:
+  """Trains, measures and checks; returns the process exit code.
+
+  `expected_path`: the expected-output file (`--expected`); default
+  EXPECTED_PATH.
+  """
+  expected_path = expected_path or EXPECTED_PATH
   trainer = build_trainer(config, compile_mode)
   workdir = options.workdir
   metrics_path = os.path.join(workdir, CHECKPOINT_METRICS_FILE)
@@ -456,7 +462,7 @@ def run(config: Goodfellow2014Config, options: runner.RunOptions,
                    os.path.join(workdir, 'parzen_log_likelihood.png'), ceiling)
   metrics = summarise(history, checkpoint_metrics, config)
   full_length = options.steps >= steps_for(config)
-  expected = common.load_expected(EXPECTED_PATH)
+  expected = common.load_expected(expected_path)
   results = check(metrics, expected, full_length)
   if metrics['parzen_log_likelihood'] is not None:
     print(f"[{NAME}] Parzen log-likelihood on MNIST test: "
@@ -465,4 +471,4 @@ def run(config: Goodfellow2014Config, options: runner.RunOptions,
           'epochs (paper Table 1: adversarial nets 225 +- 2, Deep GSN 214 +- '
           '1.1, DBN 138 +- 2, Stacked CAE 121 +- 1.6)', flush=True)
   return common.conclude(NAME, workdir, metrics, results, full_length,
-                         EXPECTED_PATH, run_check)
+                         expected_path, run_check)

@@ -743,6 +743,13 @@ EXPECTED_PATH = os.path.join(
         __file__)))), 'reproductions', 'expected', 'wgan_gp.json')
 
 
+def expected_section(config: WGANGPConfig, full_length: bool) -> str:
+  """The expected-output file's section a run's check applies."""
+  if config.fixed_generator:
+    return 'fixed_generator'
+  return common.expected_section(full_length)
+
+
 def check(metrics: Dict, expected: Dict, full_length: bool,
           dataset: str) -> Dict[str, Dict]:
   """Compares `metrics` with expected/wgan_gp.json's thresholds for `dataset`.
@@ -750,7 +757,7 @@ def check(metrics: Dict, expected: Dict, full_length: bool,
   Returns one criterion per threshold ({} where the file has none for this
   data set, e.g. image sets without an evaluator).
   """
-  section = expected['full_run' if full_length else 'short_cpu_run']
+  section = expected[common.expected_section(full_length)]
   rules = section.get(dataset, {}).get('thresholds', {})
   return {name: common.criterion(metrics.get(name), rule['op'], rule['value'],
                                  rule['why'])
@@ -818,13 +825,18 @@ class FixedGeneratorEvaluation:
 
 
 def run(config: WGANGPConfig, options: runner.RunOptions,
-        compile_mode: str = 'xla', run_check: bool = True) -> int:
+        compile_mode: str = 'xla', run_check: bool = True,
+        expected_path: Optional[str] = None) -> int:
   """Trains (and the clipping companion), measures, checks; the exit code.
 
   With --fixed_generator only critics are trained (gan_toy.py
   FIXED_GENERATOR): the metrics and the check are the critics' (see
   `check_fixed_generator`), not the generator's.
+
+  `expected_path`: the expected-output file (`--expected`); default
+  EXPECTED_PATH.
   """
+  expected_path = expected_path or EXPECTED_PATH
   workdir = options.workdir
   companion = None
   fixed = FixedGeneratorEvaluation(config) if config.fixed_generator else None
@@ -937,21 +949,20 @@ def run(config: WGANGPConfig, options: runner.RunOptions,
         f'{config.dataset}, {len(history)} generator iterations: {what} '
         '(top), critic parameters (bottom)')
 
-  expected = common.load_expected(EXPECTED_PATH)
+  expected = common.load_expected(expected_path)
   full_length = options.steps >= steps_for(config)
+  applied = expected_section(config, full_length)
   if fixed is not None:
     results = check_fixed_generator(metrics, expected, config.dataset)
-    applied = 'fixed_generator'
   else:
     results = check(metrics, expected, full_length, config.dataset)
-    applied = 'full_run' if full_length else 'short_cpu_run'
   metrics['check'] = {
       'applied': applied,
       'passed': all(r['passed'] for r in results.values()),
       'criteria': results}
   common.write_metrics(workdir, metrics)
   print(f"[{NAME}] expected-output check ({applied} thresholds, "
-        f'{EXPECTED_PATH}):')
+        f'{expected_path}):')
   if fixed is not None:
     print('  fixed generator (gan_toy.py FIXED_GENERATOR): the "generator" '
           'is the real data plus noise, so mode coverage and sample quality '
