@@ -31,14 +31,13 @@ FORBIDDEN = (
 )
 
 # What is scanned, relative to ROOT: code, docs, tests and the JSON files
-# (expected outputs under reproductions/, recorded metrics under docs/).
-# tests/references/ holds recorded trajectories (data), not text of ours.
+# (expected outputs under reproductions/, recorded metrics under docs/, the
+# reference trajectories' notes and commands under tests/references/).
 SCANNED_DIRS = ('paper_gans', 'reproductions', 'tests', 'docs', 'tools', '.ci')
 SCANNED_TOP_FILES = ('README.md', 'setup.py', 'pytest.ini', 'CITATION.cff')
 SCANNED_SUFFIXES = ('.py', '.md', '.sh', '.cff', '.ini', '.txt', '.json',
                     '.jsonl')
 SKIPPED_DIRS = ('__pycache__', '.git')
-SKIPPED_PATHS = (os.path.join('tests', 'references'),)
 THIS_FILE = os.path.relpath(os.path.abspath(__file__), ROOT)
 
 
@@ -64,8 +63,7 @@ def _is_scanned(relpath):
   parts = relpath.split(os.sep)
   if len(parts) == 1:
     return relpath in SCANNED_TOP_FILES
-  if (parts[0] not in SCANNED_DIRS
-      or any(relpath.startswith(p + os.sep) for p in SKIPPED_PATHS)):
+  if parts[0] not in SCANNED_DIRS:
     return False
   # Scripts without a suffix (.ci/run) are text too.
   return relpath.endswith(SCANNED_SUFFIXES) or '.' not in parts[-1]
@@ -255,8 +253,8 @@ def test_scan_reports_each_kind_of_planted_file(tmp_path):
           '{"why": "issue #6"}\n',
       os.path.join('docs', 'run', 'metrics.json'): '{"out": "/work/a.json"}\n',
       'README.md': 'notes: REFERENCES.md\n',
-      # Not scanned: recorded trajectories, other top-level files.
       os.path.join('tests', 'references', 'x.json'): '{"n": "session 1"}\n',
+      # Not scanned: other top-level files.
       'notes.md': 'session\n',
   }
   for relpath, text in planted.items():
@@ -268,6 +266,8 @@ def test_scan_reports_each_kind_of_planted_file(tmp_path):
       "build-machine path: '/work/'",
       f"{os.path.join('paper_gans', 'x.py')}:1: ../shared: '../shared'",
       "README.md:1: REFERENCES.md: 'REFERENCES.md'",
+      f"{os.path.join('tests', 'references', 'x.json')}:1: "
+      "session: 'session'",
       f"{os.path.join('reproductions', 'expected', 'x.json')}:1: "
       "issue number: 'issue #6'",
       f"{os.path.join('tests', 'test_x.py')}:1: issue number: 'issue #7'",
