@@ -1,10 +1,9 @@
 """Replays each committed reference trajectory and names the first divergence.
 
-Every file in tests/references/ holds the first 200 updates (150 for one
-float64 file, see below; critic and generator updates each count) of a
-reproduction's real pipeline: real data, fixed seed, CPU, XLA (or 'graph'
-where the file says so), with the config, command and TensorFlow version
-that produced it. 'ci' presets (shrunk nets, same algorithm) replay here in
+Every file in tests/references/ holds the first 200 updates (critic and
+generator updates each count) of a reproduction's real pipeline: real data,
+fixed seed, CPU, XLA (or 'graph' where the file says so), with the config,
+command and TensorFlow version that produced it. 'ci' presets (shrunk nets, same algorithm) replay here in
 well under a minute; 'full' presets (the paper's config) are marked slow:
 `python -m pytest -m slow`.
 
@@ -34,11 +33,13 @@ skipped. In float64 a different rounding of one operation moves a value by
 about 1e-16; a GAN's updates amplify that, while any change to the algorithm
 moves some loss by far more at the first update it affects (the tests at the
 end of this file make four such one-line changes). Every float64 file holds
-200 updates but the newmu conditional DCGAN's, which holds 150: in it
-training amplifies rounding about tenfold every 20 updates after update 150,
-at every width and batch tried (docs/verification.md). DCGAN's is recorded
-at twice the ci widths ('ci_width32'), where rounding stays near 1e-12 over
-200 updates (at the ci widths it reached 4.2e-10). The worst relative
+200 updates. Two presets amplify rounding about tenfold every 20 updates
+after update 150 (docs/verification.md), so their float64 files are
+recorded nearby: DCGAN's at twice the ci widths ('ci_width32'; at the ci
+widths it reached 4.2e-10 by update 200, at widths 32 it stays near 1e-12),
+the newmu conditional DCGAN's at narrower widths and a quarter of the file's
+learning rate ('ci_newmu_narrow_low_lr'; 5.0e-9 by update 200 at 2e-4,
+1.6e-13 at 5e-5). The worst relative
 differences measured between replays whose rounding differs are in RTOL64's
 comment.
 
@@ -62,9 +63,8 @@ RTOL, ATOL = 1e-4, 1e-6
 # difference of any loss against the replay with 1, 4 or 8 intra-op threads
 # instead of 2 (TF_NUM_INTRAOP_THREADS, which changes how products are split
 # and summed) and, for the XLA files, with XLA_FLAGS=--xla_cpu_max_isa=SSE4_2
-# (other vector code). Worst: cdcgan_mnist_ci_newmu_narrow 1.3e-11 (150
-# updates; over 200 it reaches 5.0e-9), wgan_gp_ci 5.6e-11,
-# dcgan_ci_width32 4.7e-12, every other file <= 8.1e-14. Only one kind of
+# (other vector code). Worst: wgan_gp_ci 5.6e-11, dcgan_ci_width32 4.7e-12,
+# cdcgan_mnist_ci_newmu_narrow_low_lr 3.9e-13, every other file <= 8.1e-14. Only one kind of
 # processor was at hand. atol: for losses that are exactly 0 (the penalty
 # without one) or cross it.
 RTOL64, ATOL64 = 1e-9, 1e-12
