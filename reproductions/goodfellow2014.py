@@ -16,8 +16,9 @@ flag:
   * the paper's Algorithm 1 (k discriminator steps on fresh batches, then a
     generator step on fresh noise): `--update_order=alternating
     --discriminator_steps=k`;
-  * the other stored mnist.yaml (commit 068bb03) leaves Generator's default
-    Gaussian noise N(0, 1): `--noise=gaussian`.
+  * mnist.yaml at commit 068bb03 (2014-06-17, between two uniform
+    versions) leaves Generator's default Gaussian noise N(0, 1):
+    `--noise=gaussian`.
 
 Run length: mnist.yaml sets no termination criterion (pylearn2 then trains
 until stopped); the default `--epochs=250` (125,000 updates) is our choice,

@@ -29,11 +29,13 @@ Discriminator (`mnist.yaml`, discriminator, nvis: 784):
 Latent distribution: z ~ U(-sqrt(3), sqrt(3))^100, i.e. unit variance. The
 stored `mnist.yaml` at commit f77a509 sets `noise: 'uniform'` on the
 Generator, and `Generator.get_noise` draws
-`uniform(low=-np.sqrt(3), high=np.sqrt(3))` for it. Another stored version of
-`mnist.yaml` (commit 068bb03) has no `noise` key, and then `Generator`'s
-default `noise = "gaussian"` (N(0, 1)) applies. 068bb03 (2014-06-17) is the
-older: f77a509 (2014-06-18, "uniform noise turned out to be ok") adds the
-key, and the repository's last commit, 1720041, keeps it (docs/sources.md).
+`uniform(low=-np.sqrt(3), high=np.sqrt(3))` for it. The file's three commits
+are ordered: 600ee5c (2014-06-10, "Copy the code and hyperparameters from
+galatea") sets `noise: "uniform"`; 068bb03 (2014-06-17, "fix yaml file")
+drops the key, so `Generator`'s default `noise = "gaussian"` (N(0, 1))
+applies; f77a509 (2014-06-18, "uniform noise turned out to be ok") sets
+uniform again, and the repository's last commit, 1720041, keeps it
+(docs/sources.md).
 The network does not draw z (the training engine does).
 
 Verified against the authors' and pylearn2's code (read with the search

@@ -14,9 +14,10 @@ are the config's defaults:
   1.25, hidden keep 0.5 scale 2). No `max_col_norm` anywhere in mnist.yaml,
   so the discriminator's `apply_constraints` is a no-op.
 * Noise: z ~ U(-sqrt(3), sqrt(3))^100 (unit variance): mnist.yaml at commit
-  f77a509 sets `noise: 'uniform'`. The other stored mnist.yaml (commit
-  068bb03) sets no `noise`, so `Generator`'s default 'gaussian', N(0, 1),
-  applies there: `--noise=gaussian`.
+  f77a509 (2014-06-18) sets `noise: 'uniform'`, as its first version,
+  600ee5c, did; the version between them, 068bb03 (2014-06-17), sets no
+  `noise`, so `Generator`'s default 'gaussian', N(0, 1), applies there:
+  `--noise=gaussian`.
 * Costs (`AdversaryCost2.get_samples_and_objectives`):
   d_obj = 0.5 * (cost(1, D(x)) + cost(0, D(G(z)))) -- HALF the usual minimax
   cross-entropy (`adversary_cost2_discriminator_loss`); g_obj = cost(1,
