@@ -3,9 +3,9 @@
 Every file in tests/references/ holds the first 200 updates (critic and
 generator updates each count) of a reproduction's real pipeline: real data,
 fixed seed, CPU, XLA (or 'graph' where the file says so), with the config,
-command and TensorFlow version that produced it. 'ci' presets (shrunk nets, same algorithm) replay here in
-well under a minute; 'full' presets (the paper's config) are marked slow:
-`python -m pytest -m slow`.
+command and TensorFlow version that produced it. 'ci' presets (shrunk nets,
+same algorithm) replay here in well under a minute; 'full' presets (the
+paper's config) are marked slow: `python -m pytest -m slow`.
 
 Tolerance: rtol 1e-4, atol 1e-6 on every loss of every update. On the
 machine and TensorFlow version that recorded a trajectory the replay is
@@ -39,9 +39,8 @@ recorded nearby: DCGAN's at twice the ci widths ('ci_width32'; at the ci
 widths it reached 4.2e-10 by update 200, at widths 32 it stays near 1e-12),
 the newmu conditional DCGAN's at narrower widths and a quarter of the file's
 learning rate ('ci_newmu_narrow_low_lr'; 5.0e-9 by update 200 at 2e-4,
-1.6e-13 at 5e-5). The worst relative
-differences measured between replays whose rounding differs are in RTOL64's
-comment.
+1.6e-13 at 5e-5). The worst relative differences measured between replays
+whose rounding differs are in RTOL64's comment.
 
 The compile mode cannot be changed: stateless random ops draw different
 numbers under XLA than outside it, so a non-XLA replay differs from update 0.
@@ -64,8 +63,8 @@ RTOL, ATOL = 1e-4, 1e-6
 # instead of 2 (TF_NUM_INTRAOP_THREADS, which changes how products are split
 # and summed) and, for the XLA files, with XLA_FLAGS=--xla_cpu_max_isa=SSE4_2
 # (other vector code). Worst: wgan_gp_ci 5.6e-11, dcgan_ci_width32 4.7e-12,
-# cdcgan_mnist_ci_newmu_narrow_low_lr 3.9e-13, every other file <= 8.1e-14. Only one kind of
-# processor was at hand. atol: for losses that are exactly 0 (the penalty
+# cdcgan_mnist_ci_newmu_narrow_low_lr 3.9e-13, every other file <= 8.1e-14.
+# Only one kind of processor was at hand. atol: for losses that are exactly 0 (the penalty
 # without one) or cross it.
 RTOL64, ATOL64 = 1e-9, 1e-12
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -311,6 +311,8 @@ RESIZE_METHOD = 'resize'  # Unused: MNIST stays at 28 x 28.
 # Reference trajectories (paper_gans/reference.py). The znxlwm nets have fixed
 # widths, so 'ci' shrinks only the batch; 'ci_newmu' is train_cond_dcgan.py
 # at a smaller batch; 'full' is the twin's config (slow test).
+NEWMU_NARROW_PRESET = dict(NEWMU_PRESET, batch_size=16, newmu_ngf=16,
+                           newmu_ndf=16, newmu_ngfc=128, newmu_ndfc=128)
 REFERENCE_PRESETS = {
     'ci': {'batch_size': 16},
     'ci_newmu': dict(NEWMU_PRESET, batch_size=16),
@@ -319,15 +321,12 @@ REFERENCE_PRESETS = {
     # their fully connected widths and a quarter of their filters, the
     # widths tests/equivalence/test_cdcgan_mnist_newmu_vs_authors.py runs.
     'ci_batch2': {'batch_size': 2},
-    'ci_newmu_narrow': dict(NEWMU_PRESET, batch_size=16, newmu_ngf=16,
-                            newmu_ndf=16, newmu_ngfc=128, newmu_ndfc=128),
+    'ci_newmu_narrow': NEWMU_NARROW_PRESET,
     # Its float64 recording also runs at a quarter of the file's learning
     # rate: at 2e-4 training amplifies summation-order rounding past 1e-9
     # relative before update 200, at 5e-5 it stays near 1e-13
     # (docs/verification.md, "Reference trajectories").
-    'ci_newmu_narrow_low_lr': dict(NEWMU_PRESET, batch_size=16, newmu_ngf=16,
-                                   newmu_ndf=16, newmu_ngfc=128,
-                                   newmu_ndfc=128, learning_rate=5e-5),
+    'ci_newmu_narrow_low_lr': dict(NEWMU_NARROW_PRESET, learning_rate=5e-5),
     'full': {},
 }
 
