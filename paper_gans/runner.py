@@ -123,18 +123,21 @@ def prepare_workdir(workdir: str, config: Dict, overwrite: bool,
   Args:
     workdir: the run's directory.
     config: what config.json will record (`cli.run_record`).
-    overwrite: replace a finished or differently configured run.
+    overwrite: replace a finished or differently configured run. A finished
+      run asked, with the same configuration, for more steps than it ran is
+      continued without it.
     config_class: the paper's config dataclass. The stored and the new
       config are both built through it before they are compared, so a run
       recorded under a renamed value (a deprecated preset name) resumes.
 
   Returns:
     'new' for a fresh run or 'resume' for an unfinished run with the same
-    configuration.
+    configuration, or a finished one with the same configuration asked to
+    run longer.
 
   Raises:
-    ConfigError: an unwritable directory, a finished run (unless
-      `overwrite`), a run with a different configuration (unless
+    ConfigError: an unwritable directory, a finished run not asked to run
+      longer (unless `overwrite`), a run with a different configuration (unless
       `overwrite`), or a non-empty directory that is not a run.
   """
   config_path = os.path.join(workdir, CONFIG_FILE)
@@ -150,14 +153,21 @@ def prepare_workdir(workdir: str, config: Dict, overwrite: bool,
     else:
       status_path = os.path.join(workdir, STATUS_FILE)
       status = _read_json(status_path) if os.path.exists(status_path) else {}
-      if status.get('finished'):
-        raise ConfigError(
-            f"workdir '{workdir}' holds a finished run; pass --overwrite to "
-            'replace it or choose another --workdir.')
       old = _comparable(_through_config_class(_read_json(config_path),
                                               config_class))
       new = _comparable(_through_config_class(json.loads(json.dumps(config)),
                                               config_class))
+      if status.get('finished'):
+        # A finished run is continued, never replaced, by the same
+        # configuration asked to run longer: its last checkpoint is the
+        # state at its last iteration, and training resumes from there.
+        done = status.get('iteration')
+        if not (old == new and isinstance(done, int)
+                and config.get('steps', 0) > done):
+          raise ConfigError(
+              f"workdir '{workdir}' holds a finished run; pass --overwrite to "
+              'replace it, the same flags with a larger --steps (or run '
+              'length) to continue it, or choose another --workdir.')
       if old != new:
         key = sorted(k for k in set(old) | set(new)
                      if old.get(k) != new.get(k))[0]

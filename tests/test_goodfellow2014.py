@@ -244,7 +244,7 @@ def test_check_rejects_an_untrained_generator():
   # all the mean image, so the count barely matters.
   config = gf.Goodfellow2014Config()
   trainer = gf.build_trainer(config, 'eager')
-  result = gf.parzen_of_generator(trainer, config, num_samples=1000)
+  result, = gf.parzen_of_generator(trainer, config, num_samples=1000)
   rows = [{'iteration': 0, 'parzen_log_likelihood': result['mean'],
            'parzen_std_error': result['std_error'],
            'parzen_sigma': result['sigma'], 'parzen_samples': 1000}]
@@ -257,6 +257,23 @@ def test_check_rejects_an_untrained_generator():
   results = gf.check(metrics, _quick_start_expected(), full_length=False)
   assert not results['parzen_log_likelihood']['passed']
   assert result['mean'] < -40.0  # the threshold is -30
+
+
+def test_fine_sigma_grid_is_a_second_estimate_from_the_same_samples():
+  # logspace(-1, 0, 100) holds parzen_ll.py's 10 points (exponent -1 + k/9
+  # = -1 + 11k/99), so its best validation likelihood is at least theirs;
+  # the 10-point entry is the paper's estimate, whatever else is asked.
+  config = gf.Goodfellow2014Config(generator_units=32)
+  trainer = gf.build_trainer(config, 'eager')
+  coarse, fine = gf.parzen_of_generator(trainer, config, num_samples=500,
+                                        sigma_grids=(10, 100))
+  alone, = gf.parzen_of_generator(trainer, config, num_samples=500)
+  assert coarse == alone
+  assert len(coarse['validation_ll_per_sigma']) == 10
+  assert len(fine['validation_ll_per_sigma']) == 100
+  assert (max(fine['validation_ll_per_sigma'].values())
+          >= max(coarse['validation_ll_per_sigma'].values()) - 1e-9)
+  assert fine['sigma'] in fine['validation_ll_per_sigma']
 
 
 QUICK_START_PATH = os.path.join(os.path.dirname(gf.EXPECTED_PATH),

@@ -35,6 +35,22 @@ def test_finished_run_is_not_overwritten(tmp_path):
   assert os.path.exists(os.path.join(workdir, 'history.jsonl'))
 
 
+def test_finished_run_is_continued_by_the_same_config_run_longer(tmp_path):
+  workdir = str(tmp_path / 'run')
+  _finished_run(workdir)
+  runner.write_json(os.path.join(workdir, runner.STATUS_FILE),
+                    {'finished': True, 'iteration': 10})
+  longer = dict(CONFIG, steps=20)
+  assert runner.prepare_workdir(workdir, longer, overwrite=False) == 'resume'
+  assert os.path.exists(os.path.join(workdir, 'history.jsonl'))
+  # Not with the same length, nor with a changed config.
+  with pytest.raises(ConfigError, match='holds a finished run; pass --overwrite'):
+    runner.prepare_workdir(workdir, CONFIG, overwrite=False)
+  with pytest.raises(ConfigError, match='holds a finished run; pass --overwrite'):
+    runner.prepare_workdir(workdir, dict(longer, learning_rate=1e-4),
+                           overwrite=False)
+
+
 def test_finished_run_is_replaced_with_overwrite(tmp_path):
   workdir = str(tmp_path / 'run')
   _finished_run(workdir)

@@ -330,19 +330,22 @@ def mnist_parzen_reference_sets() -> Tuple[np.ndarray, np.ndarray]:
 
 def evaluate_mnist_parzen(images, value_range: Sequence[float] = (0.0, 1.0),
                           resize_method: str = 'resize',
-                          batch_size: int = 500) -> Dict[str, object]:
+                          batch_size: int = 500,
+                          sigmas: Optional[Sequence[float]] = None
+                          ) -> Dict[str, object]:
   """Parzen log-likelihood of MNIST test under generated `images`.
 
   The images go through `MnistEvaluator.prepare` (28x28 in [0, 1]; see it for
   `value_range` and `resize_method`), then `parzen_log_likelihood` with the
-  reference sets of parzen_ll.py. Pass 10,000 samples to match Goodfellow et
-  al. 2014.
+  reference sets of parzen_ll.py. Pass 10,000 samples and the default
+  `sigmas` (parzen_ll.py's logspace(-1, 0, 10)) to match Goodfellow et al.
+  2014.
   """
   samples = classifier_lib.MnistEvaluator.prepare(images, value_range,
                                                   resize_method)
   samples = samples.numpy().reshape(-1, 784).astype(np.float64)
   validation, test = mnist_parzen_reference_sets()
-  result = parzen_log_likelihood(samples, validation, test,
+  result = parzen_log_likelihood(samples, validation, test, sigmas=sigmas,
                                  batch_size=batch_size)
   result['num_samples'] = int(samples.shape[0])
   return result

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -154,6 +154,11 @@ class Goodfellow2014Config:
   eval_samples: int = paper_field(
       10000, 'parzen_ll.py --num_samples 10000',
       'generator samples (Parzen centres) per checkpoint evaluation')
+  parzen_fine_sigmas: int = paper_field(
+      0, "ours: 0 = only parzen_ll.py's grid, logspace(-1, 0, 10), the "
+      "paper's", 'if > 0, every checkpoint also reports the Parzen estimate '
+      'with sigma chosen from logspace(-1, 0, N), N = this (a secondary '
+      'column; the check reads the 10-point one)')
   dtype: str = cli.dtype_field()
 
   def validate(self) -> None:
@@ -165,6 +170,8 @@ class Goodfellow2014Config:
                  'momentum_saturate'):
       check_positive(name, getattr(self, name))
     check_positive('momentum_start', self.momentum_start, allow_zero=True)
+    check_positive('parzen_fine_sigmas', self.parzen_fine_sigmas,
+                   allow_zero=True)
     check_positive('min_learning_rate', self.min_learning_rate,
                    allow_zero=True)
     for name in ('input_keep_prob', 'hidden_keep_prob'):
@@ -342,13 +349,65 @@ def generate_samples(trainer: train.GANTrainer, config: Goodfellow2014Config,
 
 def parzen_of_generator(trainer: train.GANTrainer,
                         config: Goodfellow2014Config,
-                        num_samples: Optional[int] = None) -> Dict:
-  """parzen_ll.py on `num_samples` (default config.eval_samples) samples."""
+                        num_samples: Optional[int] = None,
+                        sigma_grids: Sequence[int] = (10,)) -> List[Dict]:
+  """parzen_ll.py on `num_samples` (default config.eval_samples) samples.
+
+  One result per entry of `sigma_grids`: sigma chosen from
+  logspace(-1, 0, n) (n = 10 is parzen_ll.py's grid), all from the same
+  samples.
+  """
   from paper_gans import evaluation  # pylint: disable=g-import-not-at-top
   samples = generate_samples(trainer, config,
                              num_samples or config.eval_samples)
-  return evaluation.evaluate_mnist_parzen(samples, value_range=VALUE_RANGE,
-                                          resize_method=RESIZE_METHOD)
+  return [evaluation.evaluate_mnist_parzen(
+      samples, value_range=VALUE_RANGE, resize_method=RESIZE_METHOD,
+      sigmas=np.logspace(-1.0, 0.0, n)) for n in sigma_grids]
+
+
+# A collapsed run: the discriminator has won and the generator gets no signal
+# back (seed 1 in docs/goodfellow2014.md: D loss 0.0002 at update 5,000, G
+# loss 12-16, two or three saturated shapes as samples, a Parzen estimate
+# below the untrained generator's). Healthy runs keep the halved
+# cross-entropy near 0.4-0.7; early in training it dips below 0.01 for a few
+# hundred updates and recovers, hence a window of two epochs.
+COLLAPSE_DISCRIMINATOR_LOSS = 0.01
+COLLAPSE_WINDOW = 1000  # updates (2 epochs of 500)
+
+
+def discriminator_losses(history: List[Dict]) -> np.ndarray:
+  """[T] the discriminator loss of every update of a history.jsonl, in order."""
+  return np.array([float(np.ravel(h['discriminator_loss'])[-1])
+                   for h in history], np.float64)
+
+
+def collapsed_at(discriminator_loss: Sequence[float], iteration: int) -> bool:
+  """Whether the run is collapsed at generator iteration `iteration`.
+
+  Collapsed: each of the COLLAPSE_WINDOW updates before `iteration` had a
+  discriminator loss (mnist.yaml's halved cross-entropy) below
+  COLLAPSE_DISCRIMINATOR_LOSS.
+
+  Args:
+    discriminator_loss: [T] the loss of updates 0 ... T - 1.
+    iteration: updates done (at most T).
+  """
+  if iteration < COLLAPSE_WINDOW or iteration > len(discriminator_loss):
+    return False
+  window = np.asarray(discriminator_loss[iteration - COLLAPSE_WINDOW:
+                                         iteration], np.float64)
+  return bool(np.all(window < COLLAPSE_DISCRIMINATOR_LOSS))
+
+
+def first_collapse(discriminator_loss: Sequence[float]) -> Optional[int]:
+  """The first iteration at which `collapsed_at` holds, or None."""
+  below = np.asarray(discriminator_loss, np.float64) < COLLAPSE_DISCRIMINATOR_LOSS
+  run = 0
+  for t, is_below in enumerate(below):
+    run = run + 1 if is_below else 0
+    if run >= COLLAPSE_WINDOW:
+      return t + 1
+  return None
 
 
 def summarise(history: List[Dict], checkpoint_metrics: List[Dict],
@@ -433,8 +492,12 @@ def run(config: Goodfellow2014Config, options: runner.RunOptions,
   workdir = options.workdir
   metrics_path = os.path.join(workdir, CHECKPOINT_METRICS_FILE)
 
+  sigma_grids = (10,) + ((config.parzen_fine_sigmas,)
+                          if config.parzen_fine_sigmas else ())
+
   def on_checkpoint(iteration: int) -> None:
-    result = parzen_of_generator(trainer, config)
+    results = parzen_of_generator(trainer, config, sigma_grids=sigma_grids)
+    result = results[0]
     row = {'iteration': iteration,
            'epoch': iteration / batches_per_epoch(config),
            'parzen_log_likelihood': result['mean'],
@@ -444,11 +507,19 @@ def run(config: Goodfellow2014Config, options: runner.RunOptions,
            'learning_rate': float(
                trainer.discriminator_optimizer.learning_rate().numpy()),
            'momentum': float(trainer.discriminator_optimizer.momentum().numpy())}
+    fine = ''
+    if len(results) > 1:
+      row.update(parzen_fine_sigmas=config.parzen_fine_sigmas,
+                 parzen_log_likelihood_fine=results[1]['mean'],
+                 parzen_std_error_fine=results[1]['std_error'],
+                 parzen_sigma_fine=results[1]['sigma'])
+      fine = (f"; {config.parzen_fine_sigmas}-point sigma grid "
+              f"{results[1]['mean']:.1f} (sigma {results[1]['sigma']:.4f})")
     common.append_checkpoint_metrics(metrics_path, row)
     print(f"[{NAME}] checkpoint {iteration} (epoch {row['epoch']:.1f}): "
           f"Parzen log-likelihood {row['parzen_log_likelihood']:.1f} +- "
           f"{row['parzen_std_error']:.1f} (sigma {row['parzen_sigma']:.4f}, "
-          f"{row['parzen_samples']} samples)", flush=True)
+          f"{row['parzen_samples']} samples){fine}", flush=True)
 
   result = runner.run_training(
       trainer, dataset_fn(config), options,
