@@ -392,12 +392,17 @@ class GANTrainer(tf.Module):
       self._fixed_generator = self._fixed_generator_step
     else:
       jit = compile_mode == 'xla'
-      self._critic = tf.function(self._critic_step, jit_compile=jit)
-      self._generator = tf.function(self._generator_step, jit_compile=jit)
-      self._simultaneous = tf.function(self._simultaneous_step, jit_compile=jit)
-      self._unrolled = tf.function(self._unrolled_iteration, jit_compile=jit)
-      self._fixed_generator = tf.function(self._fixed_generator_step,
-                                          jit_compile=jit)
+      # autograph=False: the steps branch and loop on Python values only
+      # (critic counts, flags), so autograph has nothing to convert, and
+      # tracing without it is faster (docs/performance.md). A branch on a
+      # tensor raises at tracing instead of being converted.
+      def compiled(step):
+        return tf.function(step, jit_compile=jit, autograph=False)
+      self._critic = compiled(self._critic_step)
+      self._generator = compiled(self._generator_step)
+      self._simultaneous = compiled(self._simultaneous_step)
+      self._unrolled = compiled(self._unrolled_iteration)
+      self._fixed_generator = compiled(self._fixed_generator_step)
 
   # ---- public API ------------------------------------------------------
 

@@ -4,8 +4,9 @@ Every file in tests/references/ holds the first 200 updates (critic and
 generator updates each count) of a reproduction's real pipeline: real data,
 fixed seed, CPU, XLA (or 'graph' where the file says so), with the config,
 command and TensorFlow version that produced it. 'ci' presets (shrunk nets,
-same algorithm) replay here in well under a minute; 'full' presets (the
-paper's config) are marked slow: `python -m pytest -m slow`.
+same algorithm) replay here in about a minute or less; 'full' presets (the
+paper's config), and the float32 files of FLOAT32_SLOW, are marked slow:
+`python -m pytest -m slow`.
 
 Tolerance: rtol 1e-4, atol 1e-6 on every loss of every update. On the
 machine and TensorFlow version that recorded a trajectory the replay is
@@ -83,11 +84,23 @@ def _replay(ref, config=None, updates=None):
                           ref['compile_mode'])
 
 
+# float32 files replayed only with `-m slow`, like the full presets: the
+# float64 file beside each replays the same preset's algorithm (or, for
+# ci_newmu, the same network at narrower widths) on every machine, and
+# what these add, the XLA compile mode in float32, wgan_gp_ci.json and
+# cdcgan_mnist_ci.json keep for the same trainer paths. Each costs 40 to 90
+# s of the suite's 15 minutes on 2 cores.
+FLOAT32_SLOW = ('wgan_gp_ci_clipping.json', 'wgan_gp_ci_mnist.json',
+                'cdcgan_mnist_ci_newmu.json')
+
+
 def _params():
   out = []
   for path in FILES:
     ref = _load(path)
-    marks = [pytest.mark.slow] if ref['preset'] == 'full' else []
+    slow = (ref['preset'] == 'full'
+            or os.path.basename(path) in FLOAT32_SLOW)
+    marks = [pytest.mark.slow] if slow else []
     out.append(pytest.param(path, marks=marks, id=os.path.basename(path)))
   return out
 
