@@ -551,7 +551,10 @@ class GANTrainer(tf.Module):
     one-call-per-step path of `train_iteration`; k is static (the length of
     `real_images`), so each distinct k is traced once.
     """
-    k = len(real_images)
+    # Traced without autograph: a [k, B, ...] tensor argument is symbolic
+    # here, and its static shape gives k.
+    k = (real_images.shape[0] if isinstance(real_images, tf.Tensor)
+         else len(real_images))
     steps = [self._critic_step(real_images[i], real_labels[i],
                                tf.constant(i, tf.int32)) for i in range(k)]
     if k:

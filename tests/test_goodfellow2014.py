@@ -334,3 +334,33 @@ def test_reference_trajectory_catches_a_changed_algorithm(change,
                                           1e-4, 1e-6)
   assert divergence is not None
   assert divergence[0] == first_update
+
+
+def test_collapse_needs_two_epochs_of_a_winning_discriminator():
+  window, low = gf.COLLAPSE_WINDOW, gf.COLLAPSE_DISCRIMINATOR_LOSS
+  healthy = np.full(5000, 0.5)
+  # An early dip below the threshold for fewer than `window` updates, as
+  # seed 0's first epochs have (D loss 0.003 around update 550), is not a
+  # collapse.
+  dipped = healthy.copy()
+  dipped[500:500 + window - 1] = 0.003
+  assert gf.first_collapse(dipped) is None
+  assert not any(gf.collapsed_at(dipped, t) for t in range(0, 5001, 100))
+  # A discriminator that wins from update 3,000 on: collapsed once `window`
+  # updates in a row were below the threshold, and at every later point.
+  won = healthy.copy()
+  won[3000:] = 2e-4
+  assert gf.first_collapse(won) == 3000 + window
+  assert not gf.collapsed_at(won, 3000 + window - 1)
+  assert gf.collapsed_at(won, 3000 + window)
+  assert gf.collapsed_at(won, 5000)
+  # The threshold is strict, and one update above it restarts the count.
+  at_threshold = np.full(2 * window, low)
+  assert gf.first_collapse(at_threshold) is None
+  interrupted = np.full(2 * window, low / 10)
+  interrupted[window - 1] = 0.5
+  assert gf.first_collapse(interrupted) == 2 * window
+  # A history.jsonl's rows, as the runner writes them.
+  rows = [{'iteration': t, 'discriminator_loss': [float(v)]}
+          for t, v in enumerate(won)]
+  np.testing.assert_array_equal(gf.discriminator_losses(rows), won)
