@@ -94,10 +94,13 @@ FLOAT32_SLOW = ('wgan_gp_ci_clipping.json', 'wgan_gp_ci_mnist.json',
                 'cdcgan_mnist_ci_newmu.json')
 
 
-def _params():
+def replay_params(float64: bool):
+  """pytest params of the float64 files, or of the others."""
   out = []
   for path in FILES:
     ref = _load(path)
+    if is_float64(ref) != float64:
+      continue
     slow = (ref['preset'] == 'full'
             or os.path.basename(path) in FLOAT32_SLOW)
     marks = [pytest.mark.slow] if slow else []
@@ -143,8 +146,8 @@ def _verdict(ref, actual, here):
   return 'fail', message
 
 
-@pytest.mark.parametrize('path', _params())
-def test_replay_matches_reference(path):
+def check_replay(path):
+  """Replays the file at `path`; pytest's skip or fail by `_verdict`."""
   ref = _load(path)
   actual = _replay(ref)
   verdict, message = _verdict(ref, actual, reference.platform_description())
@@ -152,6 +155,13 @@ def test_replay_matches_reference(path):
     pytest.skip(message)
   if verdict == 'fail':
     pytest.fail(message)
+
+
+# The float64 files replay in tests/test_references_float64.py, a file of
+# their own so that pytest-xdist (`--dist loadfile`) runs them beside these.
+@pytest.mark.parametrize('path', replay_params(float64=False))
+def test_replay_matches_reference(path):
+  check_replay(path)
 
 
 def _fake_trajectory(scale=1.0, late_scale=1.0):
